@@ -1,0 +1,41 @@
+# Ribat — two commands: `make run` and `make test`. Each creates .venv when missing.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+export RIBAT_DATABASE_URL ?= sqlite:///./ribat.db
+
+.PHONY: run test bench lint format setup clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test,dev,bench]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/ribat demo
+	$(BIN)/ribat serve --host $(HOST) --port $(PORT)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow" -n 2 --dist loadfile
+
+bench: $(STAMP)
+	$(BIN)/python -m pytest -m slow -p no:xdist
+	$(BIN)/python -m bench
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+clean:
+	rm -rf $(VENV) ribat.db ribat.db-wal ribat.db-shm .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,50 @@
+"""Time and identifiers, injected (``now=``, ``new_id=``) rather than patched in tests."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+__all__ = ["Clock", "NewId", "format_us", "new_uuid", "now_us", "parse_timestamp_us"]
+
+Clock = Callable[[], int]
+NewId = Callable[[], str]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def now_us() -> int:
+    """Microseconds since the epoch, UTC."""
+    return time.time_ns() // 1000
+
+
+def new_uuid() -> str:
+    return str(uuid.uuid4())
+
+
+def format_us(us: int) -> str:
+    """A STIX/TAXII timestamp with microsecond precision: ``2024-01-02T03:04:05.123456Z``."""
+    seconds, micros = divmod(us, 1_000_000)
+    dt = datetime.fromtimestamp(seconds, tz=UTC)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S") + f".{micros:06d}Z"
+
+
+def parse_timestamp_us(text: str) -> int:
+    """Parse an RFC 3339 UTC timestamp (``Z`` suffix, any sub-second precision) to microseconds.
+
+    Sub-microsecond digits are truncated. Raises ValueError naming the text.
+    """
+    if not isinstance(text, str) or len(text) < 20 or not text.endswith(("Z", "z")):
+        raise ValueError(f"not a UTC timestamp ending in Z: {text!r}")
+    base, _, frac = text[:-1].partition(".")
+    try:
+        dt = datetime.strptime(base, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
+    except ValueError as exc:
+        raise ValueError(f"not a timestamp: {text!r}") from exc
+    if frac and not frac.isdigit():
+        raise ValueError(f"not a timestamp: {text!r}")
+    micros = int((frac + "000000")[:6]) if frac else 0
+    delta = dt - _EPOCH
+    return (delta.days * 86400 + delta.seconds) * 1_000_000 + micros

@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine, MetaData, create_engine, event
+from sqlalchemy.pool import StaticPool
+
+# One MetaData for the whole hub; constraint names are stable for migrations.
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA cache_size=-65536")
+    cur.execute("PRAGMA temp_store=MEMORY")
+    cur.close()
+
+
+class Database:
+    """An engine with explicit read and write transactions.
+
+    SQLite allows one writer at a time; rather than let concurrent writers fail
+    with ``database is locked``, writes in this process take a lock and open the
+    transaction with ``BEGIN IMMEDIATE``. PostgreSQL writers run concurrently and
+    serialise where the domain needs it (row locks taken by the store).
+    """
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        self._write_lock = threading.RLock()
+        if self.is_sqlite:
+            memory = url in ("sqlite://", "sqlite:///:memory:")
+            kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
+            if memory:
+                kwargs["poolclass"] = StaticPool
+            self.engine: Engine = create_engine(url, echo=echo, **kwargs)
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+
+            # pysqlite's own transaction handling defers BEGIN; take control of it so
+            # that write transactions can start with BEGIN IMMEDIATE.
+            @event.listens_for(self.engine, "connect")
+            def _no_autobegin(dbapi_conn: Any, _record: Any) -> None:
+                dbapi_conn.isolation_level = None
+
+            @event.listens_for(self.engine, "begin")
+            def _begin(conn: Connection) -> None:
+                mode = conn.info.pop("ribat_begin", "BEGIN")
+                conn.exec_driver_sql(mode)
+        else:
+            self.engine = create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10)
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read transaction (a consistent snapshot on both engines)."""
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A write transaction, committed on success and rolled back on error."""
+        if self.is_sqlite:
+            with self._write_lock, self.engine.connect() as conn:
+                conn.info["ribat_begin"] = "BEGIN IMMEDIATE"
+                with conn.begin():
+                    yield conn
+        else:
+            with self.engine.connect() as conn, conn.begin():
+                yield conn
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,44 @@
+"""The composition root: one hub's settings, database and services, wired once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ribat.accounts import Accounts
+from ribat.config import Settings, new_secret_key
+from ribat.db import Database, upgrade
+from ribat.intel import Intel, PageTokens, SqlIntelStore, Tlp
+
+__all__ = ["Hub"]
+
+
+@dataclass
+class Hub:
+    settings: Settings
+    db: Database
+    accounts: Accounts
+    intel: Intel
+    secret_key: str
+
+    @classmethod
+    def open(cls, settings: Settings, *, migrate: bool = False) -> Hub:
+        """Connect to the database (migrating it first when asked) and wire the services."""
+        if settings.mode == "production" and not settings.secret_key:
+            raise SystemExit("RIBAT_SECRET_KEY must be set in production mode")
+        db = Database(settings.database_url)
+        if migrate:
+            upgrade(db.engine)
+        accounts = Accounts(db)
+        secret = settings.secret_key or accounts.hub_secret("secret_key", new_secret_key)
+        intel = Intel(
+            SqlIntelStore(db),
+            accounts,
+            PageTokens(secret),
+            page_size_cap=settings.page_size_cap,
+            default_page_size=min(settings.default_page_size, settings.page_size_cap),
+            default_tlp=Tlp.parse(settings.default_tlp),
+        )
+        return cls(settings, db, accounts, intel, secret)
+
+    def close(self) -> None:
+        self.db.dispose()

@@ -1,0 +1,46 @@
+"""Intel: the STIX 2.1 store, its collections, the TLP 2.0 policy engine and ingest validation.
+
+Owns the ``collections``, ``collection_grants``, ``stix_objects``, ``object_recipients``,
+``tlp_markings`` and ``statuses`` tables. Calls ``ribat.accounts`` (to resolve named
+recipients) and ``ribat.db``. Pure engines (``tlp``, ``validation``, ``patterns``,
+``upgrade``, ``envelope``) do no I/O.
+"""
+
+from ribat.intel._store_sql import SqlIntelStore
+from ribat.intel.paging import PageTokens
+from ribat.intel.service import SHARE_EXTENSION, Intel, viewer_of
+from ribat.intel.store import IntelStore
+from ribat.intel.tlp import Audience, Decision, Tlp, Viewer, explain, may_read
+from ribat.intel.types import (
+    MEDIA_TYPE_STIX21,
+    Collection,
+    Grant,
+    ObjectFilter,
+    ObjectMeta,
+    Page,
+    Status,
+    StatusDetail,
+)
+
+__all__ = [
+    "MEDIA_TYPE_STIX21",
+    "SHARE_EXTENSION",
+    "Audience",
+    "Collection",
+    "Decision",
+    "Grant",
+    "Intel",
+    "IntelStore",
+    "ObjectFilter",
+    "ObjectMeta",
+    "Page",
+    "PageTokens",
+    "SqlIntelStore",
+    "Status",
+    "StatusDetail",
+    "Tlp",
+    "Viewer",
+    "explain",
+    "may_read",
+    "viewer_of",
+]

@@ -1,0 +1,488 @@
+"""The intel store on SQLAlchemy Core: SQLite (WAL, one writer) and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import orjson
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    delete,
+    exists,
+    false,
+    func,
+    insert,
+    or_,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from ribat.clock import format_us, parse_timestamp_us
+from ribat.db import Database
+from ribat.intel import _tables as t
+from ribat.intel.store import NewVersion, StoredRow
+from ribat.intel.tlp import ReadRule, Tlp
+from ribat.intel.types import Collection, Grant, ObjectFilter, Status, StatusDetail
+
+__all__ = ["SqlIntelStore"]
+
+_CHUNK = 500
+o = t.stix_objects
+
+
+def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def visibility(rule: ReadRule, obj: Any = o) -> ColumnElement[bool]:
+    """``ribat.intel.tlp.ReadRule`` as a SQL predicate on a ``stix_objects`` alias."""
+    rec = t.object_recipients
+    conds: list[ColumnElement[bool]] = [obj.c.tlp <= int(rule.open_up_to)]
+    if rule.org_id is not None:
+        named = [and_(rec.c.kind == "org", rec.c.ref_id == rule.org_id)]
+        if rule.circle_ids:
+            named.append(and_(rec.c.kind == "circle", rec.c.ref_id.in_(sorted(rule.circle_ids))))
+        amber_named = exists().where(rec.c.object_pk == obj.c.pk, or_(*named))
+        conds.append(
+            and_(
+                obj.c.tlp == int(Tlp.AMBER),
+                or_(obj.c.author_org_id == rule.org_id, and_(obj.c.has_recipients == true(), amber_named)),
+            )
+        )
+        conds.append(and_(obj.c.tlp == int(Tlp.AMBER_STRICT), obj.c.author_org_id == rule.org_id))
+    if rule.user_id is not None:
+        red_named = exists().where(
+            rec.c.object_pk == obj.c.pk, rec.c.kind == "user", rec.c.ref_id == rule.user_id
+        )
+        conds.append(
+            and_(
+                obj.c.tlp == int(Tlp.RED),
+                or_(obj.c.author_user_id == rule.user_id, and_(obj.c.has_recipients == true(), red_named)),
+            )
+        )
+    return or_(*conds)
+
+
+def _version_predicate(versions: Sequence[str]) -> ColumnElement[bool]:
+    """TAXII ``match[version]``: ``last``, ``first``, ``all`` or exact timestamps, ORed."""
+    other = o.alias("other")
+    same_object = and_(
+        other.c.collection_id == o.c.collection_id,
+        other.c.object_id == o.c.object_id,
+        other.c.deleted_us.is_(None),
+    )
+    conds: list[ColumnElement[bool]] = []
+    stamps: list[int] = []
+    for v in versions:
+        if v == "all":
+            return true()
+        if v == "last":
+            conds.append(~exists().where(same_object, other.c.version_us > o.c.version_us))
+        elif v == "first":
+            conds.append(~exists().where(same_object, other.c.version_us < o.c.version_us))
+        else:
+            stamps.append(parse_timestamp_us(v))
+    if stamps:
+        conds.append(o.c.version_us.in_(stamps))
+    return or_(*conds) if conds else false()
+
+
+def _row(r: Any, with_body: bool) -> StoredRow:
+    return StoredRow(
+        pk=r.pk,
+        object_id=r.object_id,
+        type=r.type,
+        spec_version=r.spec_version,
+        version_us=r.version_us,
+        version_text=r.version_text,
+        date_added_us=r.date_added_us,
+        tlp=Tlp(r.tlp),
+        author_org_id=r.author_org_id,
+        author_user_id=r.author_user_id,
+        has_recipients=bool(r.has_recipients),
+        revoked=bool(r.revoked),
+        body=r.body if with_body else None,
+    )
+
+
+_META_COLUMNS = (
+    o.c.pk,
+    o.c.object_id,
+    o.c.type,
+    o.c.spec_version,
+    o.c.version_us,
+    o.c.version_text,
+    o.c.date_added_us,
+    o.c.tlp,
+    o.c.author_org_id,
+    o.c.author_user_id,
+    o.c.has_recipients,
+    o.c.revoked,
+)
+
+
+class SqlIntelStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- collections -------------------------------------------------------------
+
+    def add_collection(self, collection: Collection, created_us: int) -> None:
+        with self.db.write() as conn:
+            conn.execute(
+                insert(t.collections).values(
+                    id=collection.id,
+                    title=collection.title,
+                    description=collection.description,
+                    alias=collection.alias,
+                    default_tlp=int(collection.default_tlp),
+                    owner_org_id=collection.owner_org_id,
+                    last_date_added_us=0,
+                    created_us=created_us,
+                )
+            )
+            self._write_grants(conn, collection.id, collection.grants)
+
+    def _write_grants(self, conn: Connection, collection_id: str, grants: Sequence[Grant]) -> None:
+        conn.execute(delete(t.collection_grants).where(t.collection_grants.c.collection_id == collection_id))
+        merged: dict[tuple[str, str], Grant] = {}
+        for g in grants:
+            key = (g.principal_kind, g.principal_id)
+            prev = merged.get(key)
+            if prev is not None:
+                g = Grant(g.principal_kind, g.principal_id, g.can_read or prev.can_read, g.can_write or prev.can_write)
+            merged[key] = g
+        if merged:
+            conn.execute(
+                insert(t.collection_grants),
+                [
+                    {
+                        "collection_id": collection_id,
+                        "principal_kind": g.principal_kind,
+                        "principal_id": g.principal_id,
+                        "can_read": g.can_read,
+                        "can_write": g.can_write,
+                    }
+                    for g in merged.values()
+                ],
+            )
+
+    def set_grants(self, collection_id: str, grants: Sequence[Grant]) -> None:
+        with self.db.write() as conn:
+            self._write_grants(conn, collection_id, grants)
+
+    def _collections(self, conn: Connection, where: ColumnElement[bool] | None) -> list[Collection]:
+        query = select(t.collections).order_by(t.collections.c.created_us, t.collections.c.id)
+        if where is not None:
+            query = query.where(where)
+        rows = conn.execute(query).all()
+        if not rows:
+            return []
+        grants: dict[str, list[Grant]] = {}
+        for g in conn.execute(
+            select(t.collection_grants).where(t.collection_grants.c.collection_id.in_([r.id for r in rows]))
+        ):
+            grants.setdefault(g.collection_id, []).append(
+                Grant(g.principal_kind, g.principal_id, bool(g.can_read), bool(g.can_write))
+            )
+        return [
+            Collection(
+                id=r.id,
+                title=r.title,
+                description=r.description,
+                alias=r.alias,
+                default_tlp=Tlp(r.default_tlp),
+                owner_org_id=r.owner_org_id,
+                grants=tuple(sorted(grants.get(r.id, []), key=lambda g: (g.principal_kind, g.principal_id))),
+            )
+            for r in rows
+        ]
+
+    def collections(self) -> list[Collection]:
+        with self.db.read() as conn:
+            return self._collections(conn, None)
+
+    def collection(self, ref: str) -> Collection | None:
+        with self.db.read() as conn:
+            found = self._collections(conn, or_(t.collections.c.id == ref, t.collections.c.alias == ref))
+        return found[0] if found else None
+
+    # -- writing object versions --------------------------------------------------------
+
+    def tlp_markings(self, marking_ids: Sequence[str]) -> dict[str, Tlp]:
+        if not marking_ids:
+            return {}
+        found: dict[str, Tlp] = {}
+        with self.db.read() as conn:
+            for chunk in _chunks(sorted(set(marking_ids))):
+                for mid, level in conn.execute(
+                    select(t.tlp_markings.c.marking_id, t.tlp_markings.c.tlp).where(
+                        t.tlp_markings.c.marking_id.in_(chunk)
+                    )
+                ):
+                    found[mid] = Tlp(level)
+        return found
+
+    def _insert_ignore(self, conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        stmt = (pg_insert if not self.db.is_sqlite else sqlite_insert)(table).on_conflict_do_nothing()
+        conn.execute(stmt, rows)
+
+    def put_versions(
+        self,
+        collection_id: str,
+        versions: Sequence[NewVersion],
+        tlp_markings: Mapping[str, Tlp],
+        now_us: int,
+    ) -> list[bool]:
+        with self.db.write() as conn:
+            coll = t.collections
+            query = select(coll.c.last_date_added_us).where(coll.c.id == collection_id)
+            if not self.db.is_sqlite:
+                query = query.with_for_update()
+            last = conn.execute(query).scalar_one()
+
+            self._insert_ignore(
+                conn, t.tlp_markings, [{"marking_id": k, "tlp": int(v)} for k, v in tlp_markings.items()]
+            )
+
+            # What is already there: (object_id, version_us) -> deleted?; bodies of
+            # version-less objects (SCOs) to recognise a repeat of the same content.
+            ids = sorted({v.object_id for v in versions})
+            existing: dict[tuple[str, int], tuple[int, bool]] = {}
+            versionless_ids = sorted({v.object_id for v in versions if v.version_us is None})
+            bodies: dict[tuple[str, str], tuple[int, int, bool]] = {}
+            for chunk in _chunks(ids):
+                for pk, oid, ver, deleted in conn.execute(
+                    select(o.c.pk, o.c.object_id, o.c.version_us, o.c.deleted_us).where(
+                        o.c.collection_id == collection_id, o.c.object_id.in_(chunk)
+                    )
+                ):
+                    existing[(oid, ver)] = (pk, deleted is not None)
+            for chunk in _chunks(versionless_ids):
+                for pk, oid, ver, body, deleted in conn.execute(
+                    select(o.c.pk, o.c.object_id, o.c.version_us, o.c.body, o.c.deleted_us).where(
+                        o.c.collection_id == collection_id, o.c.object_id.in_(chunk)
+                    )
+                ):
+                    bodies[(oid, body)] = (pk, ver, deleted is not None)
+
+            stamp = max(last, now_us - 1)
+            rows: list[dict[str, Any]] = []
+            with_recipients: list[tuple[int, tuple[tuple[str, str], ...]]] = []
+            revive: list[tuple[int, int]] = []
+            outcomes: list[bool] = []
+            seen_in_batch: set[tuple[str, Any]] = set()
+            for v in versions:
+                if v.version_us is None:
+                    key: tuple[str, Any] = (v.object_id, v.body)
+                    prior = bodies.get((v.object_id, v.body))
+                    prior_pk, prior_deleted = (prior[0], prior[2]) if prior else (None, False)
+                else:
+                    key = (v.object_id, v.version_us)
+                    hit = existing.get((v.object_id, v.version_us))
+                    prior_pk, prior_deleted = hit if hit else (None, False)
+                if key in seen_in_batch:
+                    outcomes.append(False)
+                    continue
+                seen_in_batch.add(key)
+                if prior_pk is not None:
+                    if prior_deleted:
+                        stamp += 1
+                        revive.append((prior_pk, stamp))
+                        outcomes.append(True)
+                    else:
+                        outcomes.append(False)
+                    continue
+                stamp += 1
+                version_us = v.version_us if v.version_us is not None else stamp
+                rows.append(
+                    {
+                        "collection_id": collection_id,
+                        "object_id": v.object_id,
+                        "type": v.type,
+                        "spec_version": v.spec_version,
+                        "version_us": version_us,
+                        "version_text": v.version_text or format_us(stamp),
+                        "date_added_us": stamp,
+                        "tlp": int(v.tlp),
+                        "author_org_id": v.author_org_id,
+                        "author_user_id": v.author_user_id,
+                        "has_recipients": bool(v.recipients),
+                        "revoked": v.revoked,
+                        "deleted_us": None,
+                        "body": v.body,
+                    }
+                )
+                if v.recipients:
+                    with_recipients.append((stamp, v.recipients))
+                outcomes.append(True)
+
+            if rows:
+                conn.execute(insert(o), rows)
+            for pk, new_stamp in revive:
+                conn.execute(update(o).where(o.c.pk == pk).values(deleted_us=None, date_added_us=new_stamp))
+            if with_recipients:
+                by_stamp = dict(with_recipients)
+                pks: dict[int, int] = {}
+                for chunk in _chunks(sorted(by_stamp)):
+                    for pk, added in conn.execute(
+                        select(o.c.pk, o.c.date_added_us).where(
+                            o.c.collection_id == collection_id, o.c.date_added_us.in_(chunk)
+                        )
+                    ):
+                        pks[added] = pk
+                conn.execute(
+                    insert(t.object_recipients),
+                    [
+                        {"object_pk": pks[s], "kind": kind, "ref_id": ref}
+                        for s, recipients in by_stamp.items()
+                        for kind, ref in sorted(set(recipients))
+                    ],
+                )
+            if stamp != last:
+                conn.execute(update(coll).where(coll.c.id == collection_id).values(last_date_added_us=stamp))
+        return outcomes
+
+    # -- reading -------------------------------------------------------------------------
+
+    def page(
+        self,
+        collection_id: str,
+        rule: ReadRule | None,
+        flt: ObjectFilter,
+        after_us: int | None,
+        limit: int,
+        *,
+        with_bodies: bool,
+        object_id: str | None = None,
+    ) -> tuple[list[StoredRow], bool]:
+        columns = (*_META_COLUMNS, o.c.body) if with_bodies else _META_COLUMNS
+        conds: list[ColumnElement[bool]] = [o.c.collection_id == collection_id, o.c.deleted_us.is_(None)]
+        if object_id is not None:
+            conds.append(o.c.object_id == object_id)
+        if flt.ids:
+            conds.append(o.c.object_id.in_(flt.ids))
+        if flt.types:
+            conds.append(o.c.type.in_(flt.types))
+        if flt.spec_versions:
+            conds.append(o.c.spec_version.in_(flt.spec_versions))
+        lower = max(x for x in (flt.added_after_us, after_us, -(2**62)) if x is not None)
+        conds.append(o.c.date_added_us > lower)
+        if rule is not None:
+            conds.append(visibility(rule))
+        conds.append(_version_predicate(flt.versions))
+        query = select(*columns).where(*conds).order_by(o.c.date_added_us).limit(limit + 1)
+        with self.db.read() as conn:
+            rows = conn.execute(query).all()
+        more = len(rows) > limit
+        return [_row(r, with_bodies) for r in rows[:limit]], more
+
+    def recipients(self, pks: Sequence[int]) -> dict[int, tuple[tuple[str, str], ...]]:
+        rec = t.object_recipients
+        found: dict[int, list[tuple[str, str]]] = {}
+        with self.db.read() as conn:
+            for chunk in _chunks(sorted(set(pks))):
+                for pk, kind, ref in conn.execute(
+                    select(rec.c.object_pk, rec.c.kind, rec.c.ref_id).where(rec.c.object_pk.in_(chunk))
+                ):
+                    found.setdefault(pk, []).append((kind, ref))
+        return {pk: tuple(v) for pk, v in found.items()}
+
+    def delete(
+        self,
+        collection_id: str,
+        rule: ReadRule | None,
+        object_id: str,
+        flt: ObjectFilter,
+        now_us: int,
+        *,
+        author_org_id: str | None = None,
+    ) -> int:
+        conds: list[ColumnElement[bool]] = [
+            o.c.collection_id == collection_id,
+            o.c.object_id == object_id,
+            o.c.deleted_us.is_(None),
+            _version_predicate(flt.versions),
+        ]
+        if flt.spec_versions:
+            conds.append(o.c.spec_version.in_(flt.spec_versions))
+        if rule is not None:
+            conds.append(visibility(rule))
+        if author_org_id is not None:
+            conds.append(o.c.author_org_id == author_org_id)
+        with self.db.write() as conn:
+            pks = list(conn.execute(select(o.c.pk).where(*conds)).scalars())
+            for chunk in _chunks(pks):
+                conn.execute(update(o).where(o.c.pk.in_(chunk)).values(deleted_us=now_us))
+        return len(pks)
+
+    def object_count(self, collection_id: str) -> int:
+        with self.db.read() as conn:
+            return int(
+                conn.execute(
+                    select(func.count()).select_from(o).where(
+                        o.c.collection_id == collection_id, o.c.deleted_us.is_(None)
+                    )
+                ).scalar_one()
+            )
+
+    # -- status resources -------------------------------------------------------------------
+
+    def save_status(self, status: Status, user_id: str | None) -> None:
+        def dump(details: list[StatusDetail]) -> str:
+            return orjson.dumps(
+                [{"id": d.id, "version": d.version, **({"message": d.message} if d.message else {})} for d in details]
+            ).decode()
+
+        with self.db.write() as conn:
+            conn.execute(
+                insert(t.statuses).values(
+                    id=status.id,
+                    collection_id=status.collection_id,
+                    user_id=user_id,
+                    status=status.status,
+                    request_us=parse_timestamp_us(status.request_timestamp),
+                    total_count=status.total_count,
+                    success_count=status.success_count,
+                    failure_count=status.failure_count,
+                    pending_count=status.pending_count,
+                    successes=dump(status.successes),
+                    failures=dump(status.failures),
+                    pendings=dump(status.pendings),
+                )
+            )
+
+    def status(self, status_id: str) -> tuple[Status, str | None] | None:
+        with self.db.read() as conn:
+            r = conn.execute(select(t.statuses).where(t.statuses.c.id == status_id)).first()
+        if r is None:
+            return None
+
+        def load(text: str) -> list[StatusDetail]:
+            return [StatusDetail(d["id"], d["version"], d.get("message")) for d in orjson.loads(text)]
+
+        return (
+            Status(
+                id=r.id,
+                collection_id=r.collection_id,
+                status=r.status,
+                request_timestamp=format_us(r.request_us),
+                total_count=r.total_count,
+                success_count=r.success_count,
+                failure_count=r.failure_count,
+                pending_count=r.pending_count,
+                successes=load(r.successes),
+                failures=load(r.failures),
+                pendings=load(r.pendings),
+            ),
+            r.user_id,
+        )

@@ -1,0 +1,508 @@
+"""Use cases of the intel context: collections, ingest, reads under TLP, deletion, status."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from ribat.accounts import Accounts, Principal, Role
+from ribat.clock import Clock, NewId, format_us, new_uuid, now_us, parse_timestamp_us
+from ribat.errors import (
+    NotFoundError,
+    PermissionDeniedError,
+    RibatError,
+    StixValidationError,
+    ValidationError,
+)
+from ribat.intel.envelope import read_envelope
+from ribat.intel.paging import PageTokens
+from ribat.intel.store import IntelStore, NewVersion, StoredRow
+from ribat.intel.tlp import (
+    Audience,
+    Decision,
+    Tlp,
+    Viewer,
+    explain,
+    read_rule,
+    tlp_from_marking_definition,
+    tlp_of_object,
+)
+from ribat.intel.types import (
+    Collection,
+    Grant,
+    ObjectFilter,
+    ObjectMeta,
+    Page,
+    Status,
+    StatusDetail,
+)
+
+__all__ = ["SHARE_EXTENSION", "Intel", "viewer_of"]
+
+log = logging.getLogger(__name__)
+
+# A property extension by which an author names the recipients of an AMBER or RED
+# object: ``{"extension_type": "property-extension", "share_with": ["org:<short name>",
+# "circle:<name>", "user:<email>"]}``. See docs/intel.md.
+SHARE_EXTENSION = "extension-definition--3f3b7c0e-6d0a-4c1e-9a8e-5b2a1f0d7c41"
+
+
+def viewer_of(principal: Principal | None) -> Viewer:
+    if principal is None:
+        return Viewer.anonymous()
+    return Viewer(
+        user_id=principal.user.id,
+        org_id=principal.org.id,
+        circle_ids=principal.circle_ids,
+        role=principal.user.role.value,
+    )
+
+
+@dataclass(frozen=True)
+class _Recipients:
+    orgs: dict[str, str]  # short name / identity id -> org id
+    circles: dict[str, str]  # name -> circle id
+    users: dict[str, str]  # email -> user id
+
+
+class Intel:
+    def __init__(
+        self,
+        store: IntelStore,
+        accounts: Accounts,
+        tokens: PageTokens,
+        *,
+        page_size_cap: int = 1000,
+        default_page_size: int = 100,
+        default_tlp: Tlp = Tlp.AMBER,
+        now: Clock = now_us,
+        new_id: NewId = new_uuid,
+    ) -> None:
+        self.store = store
+        self.accounts = accounts
+        self.tokens = tokens
+        self.page_size_cap = page_size_cap
+        self.default_page_size = default_page_size
+        self.default_tlp = default_tlp
+        self.now = now
+        self.new_id = new_id
+
+    # -- collections ------------------------------------------------------------------
+
+    def create_collection(
+        self,
+        title: str,
+        *,
+        description: str = "",
+        alias: str | None = None,
+        default_tlp: Tlp | None = None,
+        owner_org_id: str | None = None,
+        grants: Sequence[Grant] = (),
+    ) -> Collection:
+        title = title.strip()
+        if not title:
+            raise ValidationError("title", "must not be empty")
+        for g in grants:
+            if g.principal_kind not in ("org", "circle", "community"):
+                raise ValidationError("grant", f"unknown principal kind {g.principal_kind!r}")
+        collection = Collection(
+            id=self.new_id(),
+            title=title,
+            description=description,
+            alias=alias,
+            default_tlp=default_tlp if default_tlp is not None else self.default_tlp,
+            owner_org_id=owner_org_id,
+            grants=tuple(grants),
+        )
+        self.store.add_collection(collection, self.now())
+        return collection
+
+    def set_grants(self, collection_ref: str, grants: Sequence[Grant]) -> Collection:
+        collection = self._collection(collection_ref)
+        self.store.set_grants(collection.id, grants)
+        return self._collection(collection.id)
+
+    def _collection(self, ref: str) -> Collection:
+        found = self.store.collection(ref)
+        if found is None:
+            raise NotFoundError("collection", ref)
+        return found
+
+    @staticmethod
+    def _access(principal: Principal | None, collection: Collection) -> tuple[bool, bool]:
+        if principal is None:
+            return False, False
+        if principal.user.role is Role.ADMIN:
+            return True, True
+        read = write = False
+        for g in collection.grants:
+            applies = (
+                g.principal_kind == "community"
+                or (g.principal_kind == "org" and g.principal_id == principal.org.id)
+                or (g.principal_kind == "circle" and g.principal_id in principal.circle_ids)
+            )
+            if applies:
+                read = read or g.can_read
+                write = write or g.can_write
+        if principal.org.id == collection.owner_org_id:
+            read = True
+            write = True
+        return read, write and principal.user.role.can_write
+
+    def _with_access(self, principal: Principal | None, collection: Collection) -> Collection:
+        read, write = self._access(principal, collection)
+        return Collection(
+            id=collection.id,
+            title=collection.title,
+            description=collection.description,
+            alias=collection.alias,
+            default_tlp=collection.default_tlp,
+            owner_org_id=collection.owner_org_id,
+            grants=collection.grants,
+            can_read=read,
+            can_write=write,
+        )
+
+    def collections(self, principal: Principal | None) -> list[Collection]:
+        """Collections the principal may read or write (TAXII 2.1 section 5.1)."""
+        result = []
+        for c in self.store.collections():
+            c = self._with_access(principal, c)
+            if c.can_read or c.can_write:
+                result.append(c)
+        return result
+
+    def all_collections(self) -> list[Collection]:
+        return self.store.collections()
+
+    def collection(self, principal: Principal | None, ref: str) -> Collection:
+        """A collection the principal may see; unknown and invisible ones are both 'not found'."""
+        found = self.store.collection(ref)
+        if found is not None:
+            found = self._with_access(principal, found)
+            if found.can_read or found.can_write:
+                return found
+        raise NotFoundError("collection", ref)
+
+    def _readable(self, principal: Principal | None, ref: str) -> Collection:
+        c = self.collection(principal, ref)
+        if not c.can_read:
+            raise PermissionDeniedError("read from", f"collection {c.id}")
+        return c
+
+    def _writable(self, principal: Principal | None, ref: str) -> Collection:
+        c = self.collection(principal, ref)
+        if not c.can_write:
+            raise PermissionDeniedError("write to", f"collection {c.id}")
+        return c
+
+    # -- ingest -------------------------------------------------------------------------
+
+    def _recipients(self) -> _Recipients:
+        orgs: dict[str, str] = {}
+        for org in self.accounts.list_orgs():
+            orgs[org.short_name.lower()] = org.id
+            orgs[org.identity_id] = org.id
+        circles = {c.name.lower(): c.id for c in self.accounts.list_circles()}
+        users = {u.email: u.id for u in self.accounts.list_users()}
+        return _Recipients(orgs, circles, users)
+
+    def _named_recipients(self, obj: Mapping[str, Any], known: _Recipients) -> tuple[tuple[str, str], ...]:
+        extensions = obj.get("extensions")
+        if not isinstance(extensions, Mapping) or SHARE_EXTENSION not in extensions:
+            return ()
+        ext = extensions[SHARE_EXTENSION]
+        names = ext.get("share_with") if isinstance(ext, Mapping) else None
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise StixValidationError(obj.get("id"), "share_with: must be a list of strings")
+        found: list[tuple[str, str]] = []
+        for name in names:
+            kind, _, ref = name.partition(":")
+            table = {"org": known.orgs, "circle": known.circles, "user": known.users}.get(kind)
+            key = ref if ref.startswith("identity--") else ref.strip().lower()
+            if table is None or key not in table:
+                raise StixValidationError(
+                    obj.get("id"),
+                    f"share_with: unknown recipient {name!r} (use org:<short name>, circle:<name> or user:<email>)",
+                )
+            found.append((kind, table[key]))
+        return tuple(found)
+
+    def ingest(self, principal: Principal, collection_ref: str, data: Any) -> Status:
+        """Validate and store an envelope, bundle, array or single object (TAXII 2.1 section 5.5).
+
+        Each invalid object is listed with its reason; the valid ones are stored.
+        """
+        collection = self._writable(principal, collection_ref)
+        request_us = self.now()
+        envelope = read_envelope(data)
+        failures: list[StatusDetail] = [
+            StatusDetail(p.object_id or f"objects[{p.index}]", p.version or "", p.reason) for p in envelope.problems
+        ]
+        candidates: list[tuple[dict[str, Any], NewVersion]] = []
+        extra_markings: dict[str, Tlp] = {}
+        for obj in envelope.objects:
+            if obj.get("type") == "marking-definition":
+                level = tlp_from_marking_definition(obj)
+                if level is not None:
+                    extra_markings[obj["id"]] = level
+        unknown_refs = {
+            ref
+            for obj in envelope.objects
+            for ref in obj.get("object_marking_refs") or ()
+            if isinstance(ref, str) and ref not in extra_markings
+        }
+        stored_markings = self.store.tlp_markings(sorted(unknown_refs)) if unknown_refs else {}
+        markings = {**stored_markings, **extra_markings}
+        known: _Recipients | None = None
+        for obj in envelope.objects:
+            try:
+                if known is None and "extensions" in obj and SHARE_EXTENSION in obj["extensions"]:
+                    known = self._recipients()
+                recipients = self._named_recipients(obj, known) if known is not None else ()
+                candidates.append((obj, self._new_version(obj, principal, collection, markings, recipients)))
+            except (StixValidationError, ValueError) as exc:
+                reason = exc.reason if isinstance(exc, StixValidationError) else str(exc)
+                failures.append(StatusDetail(str(obj.get("id", "")), _version_text(obj) or "", reason))
+        new_markings = {k: v for k, v in extra_markings.items() if k not in stored_markings}
+        outcomes = self.store.put_versions(
+            collection.id, [nv for _, nv in candidates], new_markings, self.now()
+        )
+        successes = [
+            StatusDetail(nv.object_id, nv.version_text or "", None if stored else "already stored")
+            for (_, nv), stored in zip(candidates, outcomes, strict=True)
+        ]
+        status = Status(
+            id=self.new_id(),
+            collection_id=collection.id,
+            status="complete",
+            request_timestamp=format_us(request_us),
+            total_count=len(successes) + len(failures),
+            success_count=len(successes),
+            failure_count=len(failures),
+            pending_count=0,
+            successes=successes,
+            failures=failures,
+        )
+        self.store.save_status(status, principal.user.id)
+        return status
+
+    @staticmethod
+    def _new_version(
+        obj: dict[str, Any],
+        principal: Principal,
+        collection: Collection,
+        markings: Mapping[str, Tlp],
+        recipients: tuple[tuple[str, str], ...],
+    ) -> NewVersion:
+        text = _version_text(obj)
+        version_us = parse_timestamp_us(text) if text else None
+        tlp = tlp_of_object(obj, markings)
+        return NewVersion(
+            object_id=obj["id"],
+            type=obj["type"],
+            spec_version=str(obj.get("spec_version", "2.1")),
+            version_us=version_us,
+            version_text=text,
+            tlp=collection.default_tlp if tlp is None else tlp,
+            author_org_id=principal.org.id,
+            author_user_id=principal.user.id,
+            revoked=obj.get("revoked") is True,
+            body=orjson.dumps(obj).decode(),
+            recipients=recipients,
+        )
+
+    # -- reading ------------------------------------------------------------------------
+
+    def _limit(self, limit: int | None) -> int:
+        if limit is None:
+            return min(self.default_page_size, self.page_size_cap)
+        if limit < 1:
+            raise ValidationError("limit", "must be a positive integer")
+        return min(limit, self.page_size_cap)
+
+    def _audited(self, viewer: Viewer, rows: list[StoredRow]) -> list[StoredRow]:
+        """Second check of every row against the policy engine itself (defence in depth)."""
+        need = [r.pk for r in rows if r.has_recipients]
+        recipients = self.store.recipients(need) if need else {}
+        kept = []
+        for r in rows:
+            if explain(viewer, _audience(r, recipients.get(r.pk, ()))).allowed:
+                kept.append(r)
+            else:
+                log.error("policy audit removed %s from a page for user %s", r.object_id, viewer.user_id)
+        return kept
+
+    def _page(
+        self,
+        principal: Principal | None,
+        collection_ref: str,
+        endpoint: str,
+        flt: ObjectFilter,
+        limit: int | None,
+        next_token: str | None,
+        *,
+        with_bodies: bool,
+        object_id: str | None = None,
+    ) -> Page:
+        collection = self._readable(principal, collection_ref)
+        viewer = viewer_of(principal)
+        size = self._limit(limit)
+        scope = f"{endpoint}|{collection.id}|{viewer.user_id}|{object_id}|{flt.fingerprint()}"
+        after = self.tokens.read(scope, next_token) if next_token else None
+        rows, more = self.store.page(
+            collection.id, read_rule(viewer), flt, after, size, with_bodies=with_bodies, object_id=object_id
+        )
+        last_position = rows[-1].date_added_us if rows else after
+        rows = self._audited(viewer, rows)
+        metas = [_meta(r) for r in rows]
+        bodies = [r.body or "" for r in rows] if with_bodies else []
+        token = self.tokens.make(scope, last_position) if more and last_position is not None else None
+        return Page(metas, bodies, more, token)
+
+    def objects(
+        self,
+        principal: Principal | None,
+        collection_ref: str,
+        flt: ObjectFilter,
+        *,
+        limit: int | None = None,
+        next_token: str | None = None,
+    ) -> Page:
+        return self._page(principal, collection_ref, "objects", flt, limit, next_token, with_bodies=True)
+
+    def manifest(
+        self,
+        principal: Principal | None,
+        collection_ref: str,
+        flt: ObjectFilter,
+        *,
+        limit: int | None = None,
+        next_token: str | None = None,
+    ) -> Page:
+        return self._page(principal, collection_ref, "manifest", flt, limit, next_token, with_bodies=False)
+
+    def object(
+        self,
+        principal: Principal | None,
+        collection_ref: str,
+        object_id: str,
+        flt: ObjectFilter,
+        *,
+        limit: int | None = None,
+        next_token: str | None = None,
+    ) -> Page:
+        page = self._page(
+            principal, collection_ref, "object", flt, limit, next_token, with_bodies=True, object_id=object_id
+        )
+        if not page.metas and next_token is None and not self._exists(principal, collection_ref, object_id):
+            raise NotFoundError("object", object_id)
+        return page
+
+    def versions(
+        self,
+        principal: Principal | None,
+        collection_ref: str,
+        object_id: str,
+        flt: ObjectFilter,
+        *,
+        limit: int | None = None,
+        next_token: str | None = None,
+    ) -> Page:
+        flt = ObjectFilter(added_after_us=flt.added_after_us, versions=("all",), spec_versions=flt.spec_versions)
+        page = self._page(
+            principal, collection_ref, "versions", flt, limit, next_token, with_bodies=False, object_id=object_id
+        )
+        if not page.metas and next_token is None and not self._exists(principal, collection_ref, object_id):
+            raise NotFoundError("object", object_id)
+        return page
+
+    def _exists(self, principal: Principal | None, collection_ref: str, object_id: str) -> bool:
+        collection = self._readable(principal, collection_ref)
+        viewer = viewer_of(principal)
+        rows, _ = self.store.page(
+            collection.id, read_rule(viewer), ObjectFilter(versions=("all",)), None, 1, with_bodies=False,
+            object_id=object_id,
+        )
+        return bool(rows)
+
+    def delete(self, principal: Principal, collection_ref: str, object_id: str, flt: ObjectFilter) -> int:
+        """Delete versions of an object (TAXII 2.1 section 5.7), keeping tombstones.
+
+        Only the author's organisation (or a hub admin) may delete; versions the
+        principal cannot read are never touched.
+        """
+        collection = self._writable(principal, collection_ref)
+        viewer = viewer_of(principal)
+        author = None if principal.user.role is Role.ADMIN else principal.org.id
+        if flt.versions == ("last",) and not flt.ids:
+            flt = ObjectFilter(versions=("all",), spec_versions=flt.spec_versions)
+        count = self.store.delete(collection.id, read_rule(viewer), object_id, flt, self.now(), author_org_id=author)
+        if count == 0:
+            if self._exists(principal, collection_ref, object_id):
+                raise PermissionDeniedError("delete", f"object {object_id} (only its author's organisation may)")
+            raise NotFoundError("object", object_id)
+        return count
+
+    def status(self, principal: Principal, status_id: str) -> Status:
+        found = self.store.status(status_id)
+        if found is None:
+            raise NotFoundError("status", status_id)
+        status, owner = found
+        if owner != principal.user.id and principal.user.role is not Role.ADMIN:
+            raise NotFoundError("status", status_id)
+        return status
+
+    def explain(self, principal: Principal | None, collection_ref: str, object_id: str) -> Decision:
+        """Why the principal can, or cannot, see the latest version of an object."""
+        collection = self._readable(principal, collection_ref)
+        rows, _ = self.store.page(
+            collection.id, None, ObjectFilter(), None, 1, with_bodies=False, object_id=object_id
+        )
+        if not rows:
+            raise NotFoundError("object", object_id)
+        recipients = self.store.recipients([rows[0].pk]) if rows[0].has_recipients else {}
+        return explain(viewer_of(principal), _audience(rows[0], recipients.get(rows[0].pk, ())))
+
+    def count(self, collection_ref: str) -> int:
+        return self.store.object_count(self._collection(collection_ref).id)
+
+
+def _version_text(obj: Mapping[str, Any]) -> str | None:
+    for key in ("modified", "created"):
+        value = obj.get(key)
+        if isinstance(value, str):
+            return value
+    return None
+
+
+def _audience(row: StoredRow, recipients: Iterable[tuple[str, str]]) -> Audience:
+    recipients = tuple(recipients)
+    return Audience(
+        tlp=row.tlp,
+        author_org_id=row.author_org_id,
+        author_user_id=row.author_user_id,
+        org_ids=frozenset(r for k, r in recipients if k == "org"),
+        circle_ids=frozenset(r for k, r in recipients if k == "circle"),
+        user_ids=frozenset(r for k, r in recipients if k == "user"),
+    )
+
+
+def _meta(row: StoredRow) -> ObjectMeta:
+    return ObjectMeta(
+        object_id=row.object_id,
+        type=row.type,
+        version=row.version_text,
+        date_added=format_us(row.date_added_us),
+        date_added_us=row.date_added_us,
+        spec_version=row.spec_version,
+        tlp=row.tlp,
+        author_org_id=row.author_org_id,
+        revoked=row.revoked,
+    )
+
+

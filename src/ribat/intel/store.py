@@ -1,0 +1,114 @@
+"""The storage interface of the intel context (a ``typing.Protocol``) and its plain records.
+
+``ribat.intel._store_sql.SqlIntelStore`` implements it on SQLite and PostgreSQL; the
+contract suite in ``tests/intel/test_store_contract.py`` runs against every engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from ribat.intel.tlp import ReadRule, Tlp
+from ribat.intel.types import Collection, Grant, ObjectFilter, Status
+
+__all__ = ["IntelStore", "NewVersion", "StoredRow"]
+
+
+@dataclass(frozen=True)
+class NewVersion:
+    """An object version ready to store. ``version_us`` None: the object has no
+    ``modified``/``created`` and its version is the date it is added (TAXII 2.1 section 3.5)."""
+
+    object_id: str
+    type: str
+    spec_version: str
+    version_us: int | None
+    version_text: str | None
+    tlp: Tlp
+    author_org_id: str | None
+    author_user_id: str | None
+    revoked: bool
+    body: str
+    recipients: tuple[tuple[str, str], ...] = ()  # (kind, ref_id), kind in org|circle|user
+
+
+@dataclass(frozen=True)
+class StoredRow:
+    pk: int
+    object_id: str
+    type: str
+    spec_version: str
+    version_us: int
+    version_text: str
+    date_added_us: int
+    tlp: Tlp
+    author_org_id: str | None
+    author_user_id: str | None
+    has_recipients: bool
+    revoked: bool
+    body: str | None = None
+    recipients: tuple[tuple[str, str], ...] = field(default=())
+
+
+class IntelStore(Protocol):
+    def add_collection(self, collection: Collection, created_us: int) -> None: ...
+
+    def set_grants(self, collection_id: str, grants: Sequence[Grant]) -> None: ...
+
+    def collections(self) -> list[Collection]: ...
+
+    def collection(self, ref: str) -> Collection | None: ...
+
+    def put_versions(
+        self,
+        collection_id: str,
+        versions: Sequence[NewVersion],
+        tlp_markings: Mapping[str, Tlp],
+        now_us: int,
+    ) -> list[bool]:
+        """Store versions not already present; True per stored, False per duplicate.
+
+        Assigns each stored version a ``date_added`` strictly greater than any before
+        it in the collection (and >= ``now_us``)."""
+        ...
+
+    def tlp_markings(self, marking_ids: Sequence[str]) -> dict[str, Tlp]: ...
+
+    def page(
+        self,
+        collection_id: str,
+        rule: ReadRule | None,
+        flt: ObjectFilter,
+        after_us: int | None,
+        limit: int,
+        *,
+        with_bodies: bool,
+        object_id: str | None = None,
+    ) -> tuple[list[StoredRow], bool]:
+        """Visible rows in ``date_added`` order after ``after_us``; ``rule`` None = no TLP
+        filter (operator use only). Returns the rows and whether more follow."""
+        ...
+
+    def recipients(self, pks: Sequence[int]) -> dict[int, tuple[tuple[str, str], ...]]: ...
+
+    def delete(
+        self,
+        collection_id: str,
+        rule: ReadRule | None,
+        object_id: str,
+        flt: ObjectFilter,
+        now_us: int,
+        *,
+        author_org_id: str | None = None,
+    ) -> int:
+        """Turn the matching visible versions (of ``author_org_id``'s, when given) into
+        tombstones; returns how many."""
+        ...
+
+    def object_count(self, collection_id: str) -> int: ...
+
+    def save_status(self, status: Status, user_id: str | None) -> None: ...
+
+    def status(self, status_id: str) -> tuple[Status, str | None] | None: ...

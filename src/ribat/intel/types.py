@@ -1,0 +1,122 @@
+"""Plain data of the intel context."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ribat.intel.tlp import Tlp
+
+__all__ = [
+    "Collection",
+    "Grant",
+    "ObjectFilter",
+    "ObjectMeta",
+    "Page",
+    "Status",
+    "StatusDetail",
+]
+
+MEDIA_TYPE_STIX21 = "application/stix+json;version=2.1"
+
+
+@dataclass(frozen=True)
+class Grant:
+    """Read/write permission on a collection for an organisation, a trust circle or the community."""
+
+    principal_kind: str  # "org" | "circle" | "community"
+    principal_id: str  # "" for the community
+    can_read: bool
+    can_write: bool
+
+
+@dataclass(frozen=True)
+class Collection:
+    id: str
+    title: str
+    description: str
+    alias: str | None
+    default_tlp: Tlp
+    owner_org_id: str | None
+    grants: tuple[Grant, ...] = ()
+    can_read: bool = False  # for the principal that asked
+    can_write: bool = False
+
+
+@dataclass(frozen=True)
+class ObjectMeta:
+    """One stored object version, without its body."""
+
+    object_id: str
+    type: str
+    version: str  # the object's own modified/created text, or date_added
+    date_added: str
+    date_added_us: int
+    spec_version: str
+    tlp: Tlp
+    author_org_id: str | None
+    revoked: bool
+    media_type: str = MEDIA_TYPE_STIX21
+
+
+@dataclass(frozen=True)
+class ObjectFilter:
+    """TAXII 2.1 filtering (section 3.6): every field is optional; lists are ORed."""
+
+    added_after_us: int | None = None
+    ids: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
+    versions: tuple[str, ...] = ("last",)  # "last", "first", "all" or timestamps
+    spec_versions: tuple[str, ...] = ()
+
+    def fingerprint(self) -> str:
+        return "|".join(
+            [
+                str(self.added_after_us),
+                ",".join(sorted(self.ids)),
+                ",".join(sorted(self.types)),
+                ",".join(sorted(self.versions)),
+                ",".join(sorted(self.spec_versions)),
+            ]
+        )
+
+
+@dataclass(frozen=True)
+class Page:
+    """A page of objects (or manifest entries, or versions) in date_added order."""
+
+    metas: list[ObjectMeta]
+    bodies: list[str]  # JSON text per object, same order; empty for manifests
+    more: bool
+    next: str | None
+
+    @property
+    def first_added(self) -> str | None:
+        return self.metas[0].date_added if self.metas else None
+
+    @property
+    def last_added(self) -> str | None:
+        return self.metas[-1].date_added if self.metas else None
+
+
+@dataclass(frozen=True)
+class StatusDetail:
+    id: str
+    version: str
+    message: str | None = None
+
+
+@dataclass(frozen=True)
+class Status:
+    """A TAXII status resource (TAXII 2.1 section 4.3.1)."""
+
+    id: str
+    collection_id: str
+    status: str  # "pending" | "complete"
+    request_timestamp: str
+    total_count: int
+    success_count: int
+    failure_count: int
+    pending_count: int
+    successes: list[StatusDetail] = field(default_factory=list)
+    failures: list[StatusDetail] = field(default_factory=list)
+    pendings: list[StatusDetail] = field(default_factory=list)

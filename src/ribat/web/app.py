@@ -1,0 +1,43 @@
+"""The ASGI application factory."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from starlette.responses import HTMLResponse, JSONResponse
+
+from ribat import __version__
+from ribat.config import Settings
+from ribat.hub import Hub
+from ribat.web import errors
+from ribat.web.ratelimit import FailureLimiter
+
+__all__ = ["create_app"]
+
+
+def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> FastAPI:
+    """Build the hub's web application. ``hub`` lets tests share one already opened."""
+    from ribat.taxii import router as taxii_router
+
+    if hub is None:
+        hub = Hub.open(settings or Settings())
+    app = FastAPI(title="Ribat", version=__version__, docs_url="/api/docs", openapi_url="/api/openapi.json")
+    app.state.hub = hub
+    app.state.auth_limiter = FailureLimiter(hub.settings.login_rate_limit)
+    errors.install(app)
+    app.include_router(taxii_router)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> JSONResponse:
+        return JSONResponse({"status": "ok", "version": __version__})
+
+    @app.get("/", include_in_schema=False)
+    def home() -> HTMLResponse:
+        root = f"/taxii2/{hub.settings.taxii_api_root}/"
+        return HTMLResponse(
+            "<!doctype html><html lang=en><meta charset=utf-8><title>Ribat</title>"
+            f"<h1>{hub.settings.hub_title}</h1>"
+            f"<p>TAXII 2.1 discovery: <a href='/taxii2/'>/taxii2/</a>; API root <code>{root}</code>.</p>"
+            "<p>API reference: <a href='/api/docs'>/api/docs</a>.</p></html>"
+        )
+
+    return app
