@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from ribat.config import Settings
 from ribat.db import Database, metadata, upgrade
 from ribat.hub import Hub
+from support import World
 
 REPO = Path(__file__).resolve().parents[1]
 PG_ADMIN_URL = os.environ.get("RIBAT_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -116,3 +117,9 @@ def hub(settings: Settings) -> Iterator[Hub]:
         yield h
     finally:
         h.close()
+
+
+
+@pytest.fixture
+def world(hub: Hub) -> World:
+    return World(hub)

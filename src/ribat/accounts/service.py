@@ -44,7 +44,19 @@ from ribat.errors import (
 
 __all__ = ["Accounts"]
 
-_COUNTRIES = frozenset(code for code in Locale("en").territories if len(code) == 2 and code.isalpha())
+
+_NOT_COUNTRIES = frozenset({"AA", "ZZ", "EU", "EZ", "UN", "AC", "CP", "CQ", "DG", "EA", "IC", "TA"})
+
+
+def _is_country(code: str) -> bool:
+    """ISO 3166-1 alpha-2, without the user-assigned and grouping codes CLDR also lists
+    (AA, QM-QZ, XA-XZ except Kosovo's XK, ZZ) and exceptional reservations (EU, UN, AC …)."""
+    if len(code) != 2 or not code.isalpha() or code in _NOT_COUNTRIES:
+        return False
+    return not (code[0] == "Q" and code[1] >= "M") and not (code[0] == "X" and code != "XK")
+
+
+_COUNTRIES = frozenset(code for code in Locale("en").territories if _is_country(code))
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _SHORT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
 MIN_PASSWORD = 10

@@ -40,8 +40,8 @@ app.add_typer(key_app, name="key")
 app.add_typer(circle_app, name="circle")
 app.add_typer(collection_app, name="collection")
 
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 BATCH = 1000
 

@@ -1,0 +1,5 @@
+"""``python -m ribat``: the same as the ``ribat`` command."""
+
+from ribat.cli import main
+
+main()
