@@ -20,7 +20,14 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> F
 
     if hub is None:
         hub = Hub.open(settings or Settings())
-    app = FastAPI(title="Ribat", version=__version__, docs_url="/api/docs", openapi_url="/api/openapi.json")
+    app = FastAPI(
+        title="Ribat",
+        version=__version__,
+        docs_url="/api/docs",
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
+        openapi_url="/api/openapi.json",
+    )
     app.state.hub = hub
     app.state.auth_limiter = FailureLimiter(hub.settings.login_rate_limit)
     errors.install(app)
