@@ -299,11 +299,12 @@ def test_custom_tlp_marking_definitions_govern_later_objects(world: World) -> No
         "type": "marking-definition",
         "spec_version": "2.1",
         "id": "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e0000",
-        "created": "2017-01-20T00:00:00.000Z",
-        "definition_type": "tlp",
-        "definition": {"tlp": "red"},
+        "created": "2022-10-01T00:00:00.000Z",
+        "name": "TLP:RED",
+        "definition_type": "statement",
+        "definition": {"statement": "TLP:RED, as this team applies it"},
     }
-    ingest(world, "alice@a.example", [marking])
+    assert ingest(world, "alice@a.example", [marking]).failure_count == 0
     ingest(world, "alice@a.example", [indicator(1, tlp_ref=marking["id"])])
     metas, _ = all_objects(world, "anna@a.example")
     assert [m.type for m in metas] == ["marking-definition"]

@@ -227,7 +227,7 @@ async def add_objects(request: Request, api_root: str, collection_id: str, princ
         data = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise EnvelopeError(f"body is not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
+    if not isinstance(data, dict) or not isinstance(data.get("objects"), list):
         raise EnvelopeError("the body must be a TAXII envelope: a JSON object with an 'objects' list")
     status = await run_in_threadpool(hub.intel.ingest, principal, collection_id, data)
     return _json(_status_resource(status), status=202)
