@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 __all__ = ["Clock", "NewId", "format_us", "new_uuid", "now_us", "parse_timestamp_us"]
 
@@ -31,20 +32,22 @@ def format_us(us: int) -> str:
     return dt.strftime("%Y-%m-%dT%H:%M:%S") + f".{micros:06d}Z"
 
 
+_TIMESTAMP = re.compile(r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?[Zz]")
+_ONE_US = timedelta(microseconds=1)
+
+
 def parse_timestamp_us(text: str) -> int:
     """Parse an RFC 3339 UTC timestamp (``Z`` suffix, any sub-second precision) to microseconds.
 
     Sub-microsecond digits are truncated. Raises ValueError naming the text.
     """
-    if not isinstance(text, str) or len(text) < 20 or not text.endswith(("Z", "z")):
+    match = _TIMESTAMP.fullmatch(text) if isinstance(text, str) else None
+    if match is None:
         raise ValueError(f"not a UTC timestamp ending in Z: {text!r}")
-    base, _, frac = text[:-1].partition(".")
+    year, month, day, hour, minute, second, frac = match.groups()
     try:
-        dt = datetime.strptime(base, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
+        dt = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), tzinfo=UTC)
     except ValueError as exc:
-        raise ValueError(f"not a timestamp: {text!r}") from exc
-    if frac and not frac.isdigit():
-        raise ValueError(f"not a timestamp: {text!r}")
-    micros = int((frac + "000000")[:6]) if frac else 0
-    delta = dt - _EPOCH
-    return (delta.days * 86400 + delta.seconds) * 1_000_000 + micros
+        raise ValueError(f"not a timestamp: {text!r} ({exc})") from None
+    micros = int((frac + "00000")[:6]) if frac else 0
+    return (dt - _EPOCH) // _ONE_US + micros

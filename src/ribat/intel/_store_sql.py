@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -53,7 +53,10 @@ def visibility(rule: ReadRule, obj: Any = o) -> ColumnElement[bool]:
         conds.append(
             and_(
                 obj.c.tlp == int(Tlp.AMBER),
-                or_(obj.c.author_org_id == rule.org_id, and_(obj.c.has_recipients == true(), amber_named)),
+                or_(
+                    obj.c.author_org_id == rule.org_id,
+                    and_(obj.c.has_recipients == true(), amber_named),
+                ),
             )
         )
         conds.append(and_(obj.c.tlp == int(Tlp.AMBER_STRICT), obj.c.author_org_id == rule.org_id))
@@ -64,7 +67,10 @@ def visibility(rule: ReadRule, obj: Any = o) -> ColumnElement[bool]:
         conds.append(
             and_(
                 obj.c.tlp == int(Tlp.RED),
-                or_(obj.c.author_user_id == rule.user_id, and_(obj.c.has_recipients == true(), red_named)),
+                or_(
+                    obj.c.author_user_id == rule.user_id,
+                    and_(obj.c.has_recipients == true(), red_named),
+                ),
             )
         )
     return or_(*conds)
@@ -128,9 +134,31 @@ _META_COLUMNS = (
 )
 
 
+_INSERT_COLUMNS = (
+    "collection_id",
+    "object_id",
+    "type",
+    "spec_version",
+    "version_us",
+    "version_text",
+    "date_added_us",
+    "tlp",
+    "author_org_id",
+    "author_user_id",
+    "has_recipients",
+    "revoked",
+    "body",
+)
+
+
 class SqlIntelStore:
     def __init__(self, db: Database) -> None:
         self.db = db
+        mark = "?" if db.is_sqlite else "%s"
+        self._insert_sql = (
+            f"INSERT INTO {o.name} ({', '.join(_INSERT_COLUMNS)}) "
+            f"VALUES ({', '.join([mark] * len(_INSERT_COLUMNS))})"
+        )
 
     # -- collections -------------------------------------------------------------
 
@@ -151,13 +179,20 @@ class SqlIntelStore:
             self._write_grants(conn, collection.id, collection.grants)
 
     def _write_grants(self, conn: Connection, collection_id: str, grants: Sequence[Grant]) -> None:
-        conn.execute(delete(t.collection_grants).where(t.collection_grants.c.collection_id == collection_id))
+        conn.execute(
+            delete(t.collection_grants).where(t.collection_grants.c.collection_id == collection_id)
+        )
         merged: dict[tuple[str, str], Grant] = {}
         for g in grants:
             key = (g.principal_kind, g.principal_id)
             prev = merged.get(key)
             if prev is not None:
-                g = Grant(g.principal_kind, g.principal_id, g.can_read or prev.can_read, g.can_write or prev.can_write)
+                g = Grant(
+                    g.principal_kind,
+                    g.principal_id,
+                    g.can_read or prev.can_read,
+                    g.can_write or prev.can_write,
+                )
             merged[key] = g
         if merged:
             conn.execute(
@@ -187,7 +222,9 @@ class SqlIntelStore:
             return []
         grants: dict[str, list[Grant]] = {}
         for g in conn.execute(
-            select(t.collection_grants).where(t.collection_grants.c.collection_id.in_([r.id for r in rows]))
+            select(t.collection_grants).where(
+                t.collection_grants.c.collection_id.in_([r.id for r in rows])
+            )
         ):
             grants.setdefault(g.collection_id, []).append(
                 Grant(g.principal_kind, g.principal_id, bool(g.can_read), bool(g.can_write))
@@ -200,7 +237,9 @@ class SqlIntelStore:
                 alias=r.alias,
                 default_tlp=Tlp(r.default_tlp),
                 owner_org_id=r.owner_org_id,
-                grants=tuple(sorted(grants.get(r.id, []), key=lambda g: (g.principal_kind, g.principal_id))),
+                grants=tuple(
+                    sorted(grants.get(r.id, []), key=lambda g: (g.principal_kind, g.principal_id))
+                ),
             )
             for r in rows
         ]
@@ -211,7 +250,9 @@ class SqlIntelStore:
 
     def collection(self, ref: str) -> Collection | None:
         with self.db.read() as conn:
-            found = self._collections(conn, or_(t.collections.c.id == ref, t.collections.c.alias == ref))
+            found = self._collections(
+                conn, or_(t.collections.c.id == ref, t.collections.c.alias == ref)
+            )
         return found[0] if found else None
 
     # -- writing object versions --------------------------------------------------------
@@ -233,7 +274,9 @@ class SqlIntelStore:
     def _insert_ignore(self, conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
         if not rows:
             return
-        stmt = (pg_insert if not self.db.is_sqlite else sqlite_insert)(table).on_conflict_do_nothing()
+        stmt = (pg_insert if not self.db.is_sqlite else sqlite_insert)(
+            table
+        ).on_conflict_do_nothing()
         conn.execute(stmt, rows)
 
     def put_versions(
@@ -242,7 +285,10 @@ class SqlIntelStore:
         versions: Sequence[NewVersion],
         tlp_markings: Mapping[str, Tlp],
         now_us: int,
-    ) -> list[bool]:
+        *,
+        status_of: Callable[[list[bool]], Status],
+        user_id: str | None,
+    ) -> Status:
         with self.db.write() as conn:
             coll = t.collections
             query = select(coll.c.last_date_added_us).where(coll.c.id == collection_id)
@@ -251,7 +297,9 @@ class SqlIntelStore:
             last = conn.execute(query).scalar_one()
 
             self._insert_ignore(
-                conn, t.tlp_markings, [{"marking_id": k, "tlp": int(v)} for k, v in tlp_markings.items()]
+                conn,
+                t.tlp_markings,
+                [{"marking_id": k, "tlp": int(v)} for k, v in tlp_markings.items()],
             )
 
             # What is already there: (object_id, version_us) -> deleted?; bodies of
@@ -276,7 +324,7 @@ class SqlIntelStore:
                     bodies[(oid, body)] = (pk, ver, deleted is not None)
 
             stamp = max(last, now_us - 1)
-            rows: list[dict[str, Any]] = []
+            rows: list[tuple[Any, ...]] = []
             with_recipients: list[tuple[int, tuple[tuple[str, str], ...]]] = []
             revive: list[tuple[int, int]] = []
             outcomes: list[bool] = []
@@ -305,31 +353,32 @@ class SqlIntelStore:
                 stamp += 1
                 version_us = v.version_us if v.version_us is not None else stamp
                 rows.append(
-                    {
-                        "collection_id": collection_id,
-                        "object_id": v.object_id,
-                        "type": v.type,
-                        "spec_version": v.spec_version,
-                        "version_us": version_us,
-                        "version_text": v.version_text or format_us(stamp),
-                        "date_added_us": stamp,
-                        "tlp": int(v.tlp),
-                        "author_org_id": v.author_org_id,
-                        "author_user_id": v.author_user_id,
-                        "has_recipients": bool(v.recipients),
-                        "revoked": v.revoked,
-                        "deleted_us": None,
-                        "body": v.body,
-                    }
+                    (
+                        collection_id,
+                        v.object_id,
+                        v.type,
+                        v.spec_version,
+                        version_us,
+                        v.version_text or format_us(stamp),
+                        stamp,
+                        int(v.tlp),
+                        v.author_org_id,
+                        v.author_user_id,
+                        bool(v.recipients),
+                        v.revoked,
+                        v.body,
+                    )
                 )
                 if v.recipients:
                     with_recipients.append((stamp, v.recipients))
                 outcomes.append(True)
 
             if rows:
-                conn.execute(insert(o), rows)
+                self._bulk_insert(conn, rows)
             for pk, new_stamp in revive:
-                conn.execute(update(o).where(o.c.pk == pk).values(deleted_us=None, date_added_us=new_stamp))
+                conn.execute(
+                    update(o).where(o.c.pk == pk).values(deleted_us=None, date_added_us=new_stamp)
+                )
             if with_recipients:
                 by_stamp = dict(with_recipients)
                 pks: dict[int, int] = {}
@@ -349,8 +398,27 @@ class SqlIntelStore:
                     ],
                 )
             if stamp != last:
-                conn.execute(update(coll).where(coll.c.id == collection_id).values(last_date_added_us=stamp))
-        return outcomes
+                conn.execute(
+                    update(coll).where(coll.c.id == collection_id).values(last_date_added_us=stamp)
+                )
+            status = status_of(outcomes)
+            self._insert_status(conn, status, user_id)
+        return status
+
+    def _bulk_insert(self, conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+        """Insert object rows through the driver: ``executemany`` on SQLite, ``COPY`` on
+        PostgreSQL. Building SQLAlchemy parameter dicts for thousands of rows costs more
+        than the insert itself."""
+        if self.db.is_sqlite:
+            conn.exec_driver_sql(self._insert_sql, rows)
+            return
+        cursor = conn.connection.cursor()
+        try:
+            with cursor.copy(f"COPY {o.name} ({', '.join(_INSERT_COLUMNS)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        finally:
+            cursor.close()
 
     # -- reading -------------------------------------------------------------------------
 
@@ -366,7 +434,10 @@ class SqlIntelStore:
         object_id: str | None = None,
     ) -> tuple[list[StoredRow], bool]:
         columns = (*_META_COLUMNS, o.c.body) if with_bodies else _META_COLUMNS
-        conds: list[ColumnElement[bool]] = [o.c.collection_id == collection_id, o.c.deleted_us.is_(None)]
+        conds: list[ColumnElement[bool]] = [
+            o.c.collection_id == collection_id,
+            o.c.deleted_us.is_(None),
+        ]
         if object_id is not None:
             conds.append(o.c.object_id == object_id)
         if flt.ids:
@@ -392,7 +463,9 @@ class SqlIntelStore:
         with self.db.read() as conn:
             for chunk in _chunks(sorted(set(pks))):
                 for pk, kind, ref in conn.execute(
-                    select(rec.c.object_pk, rec.c.kind, rec.c.ref_id).where(rec.c.object_pk.in_(chunk))
+                    select(rec.c.object_pk, rec.c.kind, rec.c.ref_id).where(
+                        rec.c.object_pk.in_(chunk)
+                    )
                 ):
                     found.setdefault(pk, []).append((kind, ref))
         return {pk: tuple(v) for pk, v in found.items()}
@@ -429,37 +502,47 @@ class SqlIntelStore:
         with self.db.read() as conn:
             return int(
                 conn.execute(
-                    select(func.count()).select_from(o).where(
-                        o.c.collection_id == collection_id, o.c.deleted_us.is_(None)
-                    )
+                    select(func.count())
+                    .select_from(o)
+                    .where(o.c.collection_id == collection_id, o.c.deleted_us.is_(None))
                 ).scalar_one()
             )
 
     # -- status resources -------------------------------------------------------------------
 
     def save_status(self, status: Status, user_id: str | None) -> None:
+        with self.db.write() as conn:
+            self._insert_status(conn, status, user_id)
+
+    def _insert_status(self, conn: Connection, status: Status, user_id: str | None) -> None:
         def dump(details: list[StatusDetail]) -> str:
             return orjson.dumps(
-                [{"id": d.id, "version": d.version, **({"message": d.message} if d.message else {})} for d in details]
+                [
+                    {
+                        "id": d.id,
+                        "version": d.version,
+                        **({"message": d.message} if d.message else {}),
+                    }
+                    for d in details
+                ]
             ).decode()
 
-        with self.db.write() as conn:
-            conn.execute(
-                insert(t.statuses).values(
-                    id=status.id,
-                    collection_id=status.collection_id,
-                    user_id=user_id,
-                    status=status.status,
-                    request_us=parse_timestamp_us(status.request_timestamp),
-                    total_count=status.total_count,
-                    success_count=status.success_count,
-                    failure_count=status.failure_count,
-                    pending_count=status.pending_count,
-                    successes=dump(status.successes),
-                    failures=dump(status.failures),
-                    pendings=dump(status.pendings),
-                )
+        conn.execute(
+            insert(t.statuses).values(
+                id=status.id,
+                collection_id=status.collection_id,
+                user_id=user_id,
+                status=status.status,
+                request_us=parse_timestamp_us(status.request_timestamp),
+                total_count=status.total_count,
+                success_count=status.success_count,
+                failure_count=status.failure_count,
+                pending_count=status.pending_count,
+                successes=dump(status.successes),
+                failures=dump(status.failures),
+                pendings=dump(status.pendings),
             )
+        )
 
     def status(self, status_id: str) -> tuple[Status, str | None] | None:
         with self.db.read() as conn:
@@ -468,7 +551,9 @@ class SqlIntelStore:
             return None
 
         def load(text: str) -> list[StatusDetail]:
-            return [StatusDetail(d["id"], d["version"], d.get("message")) for d in orjson.loads(text)]
+            return [
+                StatusDetail(d["id"], d["version"], d.get("message")) for d in orjson.loads(text)
+            ]
 
         return (
             Status(

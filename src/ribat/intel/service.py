@@ -211,7 +211,9 @@ class Intel:
         users = {u.email: u.id for u in self.accounts.list_users()}
         return _Recipients(orgs, circles, users)
 
-    def _named_recipients(self, obj: Mapping[str, Any], known: _Recipients) -> tuple[tuple[str, str], ...]:
+    def _named_recipients(
+        self, obj: Mapping[str, Any], known: _Recipients
+    ) -> tuple[tuple[str, str], ...]:
         extensions = obj.get("extensions")
         if not isinstance(extensions, Mapping) or SHARE_EXTENSION not in extensions:
             return ()
@@ -241,7 +243,8 @@ class Intel:
         request_us = self.now()
         envelope = read_envelope(data)
         failures: list[StatusDetail] = [
-            StatusDetail(p.object_id or f"objects[{p.index}]", p.version or "", p.reason) for p in envelope.problems
+            StatusDetail(p.object_id or f"objects[{p.index}]", p.version or "", p.reason)
+            for p in envelope.problems
         ]
         candidates: list[tuple[dict[str, Any], NewVersion]] = []
         extra_markings: dict[str, Tlp] = {}
@@ -264,32 +267,44 @@ class Intel:
                 if known is None and "extensions" in obj and SHARE_EXTENSION in obj["extensions"]:
                     known = self._recipients()
                 recipients = self._named_recipients(obj, known) if known is not None else ()
-                candidates.append((obj, self._new_version(obj, principal, collection, markings, recipients)))
+                candidates.append(
+                    (obj, self._new_version(obj, principal, collection, markings, recipients))
+                )
             except (StixValidationError, ValueError) as exc:
                 reason = exc.reason if isinstance(exc, StixValidationError) else str(exc)
-                failures.append(StatusDetail(str(obj.get("id", "")), _version_text(obj) or "", reason))
+                failures.append(
+                    StatusDetail(str(obj.get("id", "")), _version_text(obj) or "", reason)
+                )
         new_markings = {k: v for k, v in extra_markings.items() if k not in stored_markings}
-        outcomes = self.store.put_versions(
-            collection.id, [nv for _, nv in candidates], new_markings, self.now()
+
+        def status_of(outcomes: list[bool]) -> Status:
+            successes = [
+                StatusDetail(
+                    nv.object_id, nv.version_text or "", None if stored else "already stored"
+                )
+                for (_, nv), stored in zip(candidates, outcomes, strict=True)
+            ]
+            return Status(
+                id=self.new_id(),
+                collection_id=collection.id,
+                status="complete",
+                request_timestamp=format_us(request_us),
+                total_count=len(successes) + len(failures),
+                success_count=len(successes),
+                failure_count=len(failures),
+                pending_count=0,
+                successes=successes,
+                failures=failures,
+            )
+
+        return self.store.put_versions(
+            collection.id,
+            [nv for _, nv in candidates],
+            new_markings,
+            self.now(),
+            status_of=status_of,
+            user_id=principal.user.id,
         )
-        successes = [
-            StatusDetail(nv.object_id, nv.version_text or "", None if stored else "already stored")
-            for (_, nv), stored in zip(candidates, outcomes, strict=True)
-        ]
-        status = Status(
-            id=self.new_id(),
-            collection_id=collection.id,
-            status="complete",
-            request_timestamp=format_us(request_us),
-            total_count=len(successes) + len(failures),
-            success_count=len(successes),
-            failure_count=len(failures),
-            pending_count=0,
-            successes=successes,
-            failures=failures,
-        )
-        self.store.save_status(status, principal.user.id)
-        return status
 
     @staticmethod
     def _new_version(
@@ -334,7 +349,9 @@ class Intel:
             if explain(viewer, _audience(r, recipients.get(r.pk, ()))).allowed:
                 kept.append(r)
             else:
-                log.error("policy audit removed %s from a page for user %s", r.object_id, viewer.user_id)
+                log.error(
+                    "policy audit removed %s from a page for user %s", r.object_id, viewer.user_id
+                )
         return kept
 
     def _page(
@@ -355,13 +372,21 @@ class Intel:
         scope = f"{endpoint}|{collection.id}|{viewer.user_id}|{object_id}|{flt.fingerprint()}"
         after = self.tokens.read(scope, next_token) if next_token else None
         rows, more = self.store.page(
-            collection.id, read_rule(viewer), flt, after, size, with_bodies=with_bodies, object_id=object_id
+            collection.id,
+            read_rule(viewer),
+            flt,
+            after,
+            size,
+            with_bodies=with_bodies,
+            object_id=object_id,
         )
         last_position = rows[-1].date_added_us if rows else after
         rows = self._audited(viewer, rows)
         metas = [_meta(r) for r in rows]
         bodies = [r.body or "" for r in rows] if with_bodies else []
-        token = self.tokens.make(scope, last_position) if more and last_position is not None else None
+        token = (
+            self.tokens.make(scope, last_position) if more and last_position is not None else None
+        )
         return Page(metas, bodies, more, token)
 
     def objects(
@@ -373,7 +398,9 @@ class Intel:
         limit: int | None = None,
         next_token: str | None = None,
     ) -> Page:
-        return self._page(principal, collection_ref, "objects", flt, limit, next_token, with_bodies=True)
+        return self._page(
+            principal, collection_ref, "objects", flt, limit, next_token, with_bodies=True
+        )
 
     def manifest(
         self,
@@ -384,7 +411,9 @@ class Intel:
         limit: int | None = None,
         next_token: str | None = None,
     ) -> Page:
-        return self._page(principal, collection_ref, "manifest", flt, limit, next_token, with_bodies=False)
+        return self._page(
+            principal, collection_ref, "manifest", flt, limit, next_token, with_bodies=False
+        )
 
     def object(
         self,
@@ -397,9 +426,20 @@ class Intel:
         next_token: str | None = None,
     ) -> Page:
         page = self._page(
-            principal, collection_ref, "object", flt, limit, next_token, with_bodies=True, object_id=object_id
+            principal,
+            collection_ref,
+            "object",
+            flt,
+            limit,
+            next_token,
+            with_bodies=True,
+            object_id=object_id,
         )
-        if not page.metas and next_token is None and not self._exists(principal, collection_ref, object_id):
+        if (
+            not page.metas
+            and next_token is None
+            and not self._exists(principal, collection_ref, object_id)
+        ):
             raise NotFoundError("object", object_id)
         return page
 
@@ -413,11 +453,24 @@ class Intel:
         limit: int | None = None,
         next_token: str | None = None,
     ) -> Page:
-        flt = ObjectFilter(added_after_us=flt.added_after_us, versions=("all",), spec_versions=flt.spec_versions)
-        page = self._page(
-            principal, collection_ref, "versions", flt, limit, next_token, with_bodies=False, object_id=object_id
+        flt = ObjectFilter(
+            added_after_us=flt.added_after_us, versions=("all",), spec_versions=flt.spec_versions
         )
-        if not page.metas and next_token is None and not self._exists(principal, collection_ref, object_id):
+        page = self._page(
+            principal,
+            collection_ref,
+            "versions",
+            flt,
+            limit,
+            next_token,
+            with_bodies=False,
+            object_id=object_id,
+        )
+        if (
+            not page.metas
+            and next_token is None
+            and not self._exists(principal, collection_ref, object_id)
+        ):
             raise NotFoundError("object", object_id)
         return page
 
@@ -425,12 +478,19 @@ class Intel:
         collection = self._readable(principal, collection_ref)
         viewer = viewer_of(principal)
         rows, _ = self.store.page(
-            collection.id, read_rule(viewer), ObjectFilter(versions=("all",)), None, 1, with_bodies=False,
+            collection.id,
+            read_rule(viewer),
+            ObjectFilter(versions=("all",)),
+            None,
+            1,
+            with_bodies=False,
             object_id=object_id,
         )
         return bool(rows)
 
-    def delete(self, principal: Principal, collection_ref: str, object_id: str, flt: ObjectFilter) -> int:
+    def delete(
+        self, principal: Principal, collection_ref: str, object_id: str, flt: ObjectFilter
+    ) -> int:
         """Delete versions of an object (TAXII 2.1 section 5.7), keeping tombstones.
 
         Only the author's organisation (or a hub admin) may delete; versions the
@@ -441,10 +501,14 @@ class Intel:
         author = None if principal.user.role is Role.ADMIN else principal.org.id
         if flt.versions == ("last",) and not flt.ids:
             flt = ObjectFilter(versions=("all",), spec_versions=flt.spec_versions)
-        count = self.store.delete(collection.id, read_rule(viewer), object_id, flt, self.now(), author_org_id=author)
+        count = self.store.delete(
+            collection.id, read_rule(viewer), object_id, flt, self.now(), author_org_id=author
+        )
         if count == 0:
             if self._exists(principal, collection_ref, object_id):
-                raise PermissionDeniedError("delete", f"object {object_id} (only its author's organisation may)")
+                raise PermissionDeniedError(
+                    "delete", f"object {object_id} (only its author's organisation may)"
+                )
             raise NotFoundError("object", object_id)
         return count
 
@@ -504,5 +568,3 @@ def _meta(row: StoredRow) -> ObjectMeta:
         author_org_id=row.author_org_id,
         revoked=row.revoked,
     )
-
-

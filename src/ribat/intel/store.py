@@ -6,7 +6,7 @@ contract suite in ``tests/intel/test_store_contract.py`` runs against every engi
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -67,8 +67,13 @@ class IntelStore(Protocol):
         versions: Sequence[NewVersion],
         tlp_markings: Mapping[str, Tlp],
         now_us: int,
-    ) -> list[bool]:
-        """Store versions not already present; True per stored, False per duplicate.
+        *,
+        status_of: Callable[[list[bool]], Status],
+        user_id: str | None,
+    ) -> Status:
+        """Store the versions not already present, and the status resource that
+        ``status_of`` makes from the outcomes (True per stored version, False per
+        duplicate), in one transaction.
 
         Assigns each stored version a ``date_added`` strictly greater than any before
         it in the collection (and >= ``now_us``)."""
