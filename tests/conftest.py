@@ -119,7 +119,6 @@ def hub(settings: Settings) -> Iterator[Hub]:
         h.close()
 
 
-
 @pytest.fixture
 def world(hub: Hub) -> World:
     return World(hub)

@@ -56,7 +56,9 @@ class World:
         self.bob = acc.create_user("bob@b.example", self.org_b.id, Role.ANALYST)
         self.carol = acc.create_user("carol@c.example", self.org_c.id, Role.ANALYST)
         self.admin = acc.create_user("admin@hub.example", self.org_c.id, Role.ADMIN)
-        self.keys = {u.email: acc.create_key(u.id).secret for u in (self.alice, self.anna, self.bob, self.carol, self.admin)}
+        self.keys = {
+            u.email: acc.create_key(u.id).secret for u in (self.alice, self.anna, self.bob, self.carol, self.admin)
+        }
         self.collection = hub.intel.create_collection(
             "shared", alias="shared", default_tlp=Tlp.AMBER, grants=[Grant("community", "", True, True)]
         )
@@ -66,7 +68,6 @@ class World:
 
     def auth(self, email: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.keys[email]}"}
-
 
 
 def indicator(n: int, *, tlp_ref: str | None = None, modified: str | None = None, **extra: object) -> dict[str, object]:

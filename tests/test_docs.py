@@ -15,7 +15,9 @@ DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 
 def test_settings_reference_is_generated_from_the_code() -> None:
-    assert (DOCS / "settings.md").read_text() == settings_markdown(), "run: ribat settings --markdown > docs/settings.md"
+    assert (DOCS / "settings.md").read_text() == settings_markdown(), (
+        "run: ribat settings --markdown > docs/settings.md"
+    )
 
 
 def test_every_setting_has_help_text() -> None:

@@ -41,8 +41,17 @@ def test_accounts_commands(run) -> None:  # type: ignore[no-untyped-def]
     run("init")
     org_id = last_line(run("org", "create", "CERT of Oman", "--short", "om-cert", "--country", "OM"))
     assert len(org_id) == 36
-    user_id = last_line(run("user", "create", "ana@om.example", "--org", "om-cert", "--password-stdin",
-                            stdin="a sufficiently long password\n"))
+    user_id = last_line(
+        run(
+            "user",
+            "create",
+            "ana@om.example",
+            "--org",
+            "om-cert",
+            "--password-stdin",
+            stdin="a sufficiently long password\n",
+        )
+    )
     assert len(user_id) == 36
     key = last_line(run("key", "create", "ana@om.example", "--name", "misp sync"))
     assert key.startswith("rbt_")
@@ -58,8 +67,9 @@ def test_accounts_commands(run) -> None:  # type: ignore[no-untyped-def]
 
 def test_collection_import_and_export(run, tmp_path: Path, data_dir: Path) -> None:  # type: ignore[no-untyped-def]
     run("init")
-    cid = last_line(run("collection", "create", "Reports", "--alias", "reports", "--default-tlp", "green",
-                        "--read", "community"))
+    cid = last_line(
+        run("collection", "create", "Reports", "--alias", "reports", "--default-tlp", "green", "--read", "community")
+    )
     src = data_dir / "cti" / "stix21" / "oasis-examples" / "threat-reports" / "apt1.json"
     out = run("import", str(src), "--collection", cid)
     n = len(json.loads(src.read_text())["objects"])
@@ -75,8 +85,14 @@ def test_collection_import_and_export(run, tmp_path: Path, data_dir: Path) -> No
 def test_import_reports_each_failure_and_exits_non_zero(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     run("init")
     run("collection", "create", "c", "--alias", "c")
-    good = {"type": "identity", "spec_version": "2.1", "id": "identity--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
-            "created": "2024-01-01T00:00:00.000Z", "modified": "2024-01-01T00:00:00.000Z", "name": "X"}
+    good = {
+        "type": "identity",
+        "spec_version": "2.1",
+        "id": "identity--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
+        "created": "2024-01-01T00:00:00.000Z",
+        "modified": "2024-01-01T00:00:00.000Z",
+        "name": "X",
+    }
     bad = {**good, "id": "identity--not-a-uuid"}
     path = tmp_path / "mixed.json"
     path.write_text(json.dumps([good, bad]))

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
-from support import World, indicator
 from ribat.config import Settings
 from ribat.errors import BadPageTokenError, NotFoundError, PermissionDeniedError, ValidationError
 from ribat.hub import Hub
 from ribat.intel import SHARE_EXTENSION, Grant, ObjectFilter, Tlp
+from support import World, indicator
 
 GREEN = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"
 AMBER = "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421"
@@ -21,12 +23,12 @@ def ingest(world: World, email: str, objects: list[dict[str, object]]):  # type:
     return world.hub.intel.ingest(world.principal(email), "shared", {"objects": objects})
 
 
-def all_objects(world: World, email: str, flt: ObjectFilter = ObjectFilter(), limit: int = 1000):  # type: ignore[no-untyped-def]
+def all_objects(world: World, email: str, flt: ObjectFilter | None = None, limit: int = 1000):  # type: ignore[no-untyped-def]
     intel = world.hub.intel
     principal = world.principal(email)
     metas, bodies, token = [], [], None
     while True:
-        page = intel.objects(principal, "shared", flt, limit=limit, next_token=token)
+        page = intel.objects(principal, "shared", flt or ObjectFilter(), limit=limit, next_token=token)
         metas += page.metas
         bodies += page.bodies
         if not page.more:
@@ -40,7 +42,7 @@ def test_date_added_strictly_increases_across_envelopes(world: World) -> None:
     metas, _ = all_objects(world, "bob@b.example")
     stamps = [m.date_added_us for m in metas]
     assert len(stamps) == 30
-    assert all(a < b for a, b in zip(stamps, stamps[1:], strict=False))
+    assert all(a < b for a, b in itertools.pairwise(stamps))
 
 
 def test_every_version_is_kept_and_selectable(world: World) -> None:
@@ -93,8 +95,13 @@ def test_custom_types_and_properties_round_trip_unchanged(world: World) -> None:
 
 
 def test_version_less_objects_are_idempotent_by_content(world: World) -> None:
-    sco = {"type": "ipv4-addr", "spec_version": "2.1", "id": "ipv4-addr--ff26c055-6336-5bc5-b98d-13d6226742dd",
-           "value": "198.51.100.3", "object_marking_refs": [GREEN]}
+    sco = {
+        "type": "ipv4-addr",
+        "spec_version": "2.1",
+        "id": "ipv4-addr--ff26c055-6336-5bc5-b98d-13d6226742dd",
+        "value": "198.51.100.3",
+        "object_marking_refs": [GREEN],
+    }
     ingest(world, "alice@a.example", [sco])
     ingest(world, "alice@a.example", [dict(sco)])
     assert world.hub.intel.count("shared") == 1
@@ -274,7 +281,9 @@ def test_collection_permissions(world: World) -> None:
     intel = world.hub.intel
     private = intel.create_collection("b only", grants=[Grant("org", world.org_b.id, True, True)])
     readonly = intel.create_collection("read only", grants=[Grant("circle", world.circle.id, True, False)])
-    alice, bob, carol, anna = (world.principal(e) for e in ("alice@a.example", "bob@b.example", "carol@c.example", "anna@a.example"))
+    alice, bob, carol, anna = (
+        world.principal(e) for e in ("alice@a.example", "bob@b.example", "carol@c.example", "anna@a.example")
+    )
     assert {c.id for c in intel.collections(carol)} == {world.collection.id}
     assert {c.id for c in intel.collections(bob)} == {world.collection.id, private.id, readonly.id}
     with pytest.raises(NotFoundError):

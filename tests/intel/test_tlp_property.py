@@ -59,7 +59,8 @@ class Coalition:
 def coalitions(draw: st.DrawFn) -> Coalition:
     n_orgs = draw(st.integers(2, 4))
     circles = tuple(
-        draw(st.frozensets(st.integers(0, n_orgs - 1), min_size=1, max_size=n_orgs)) for _ in range(draw(st.integers(0, 2)))
+        draw(st.frozensets(st.integers(0, n_orgs - 1), min_size=1, max_size=n_orgs))
+        for _ in range(draw(st.integers(0, 2)))
     )
     users = tuple(
         (draw(st.integers(0, n_orgs - 1)), draw(st.sampled_from(["analyst", "reader"])))
@@ -180,7 +181,9 @@ def fresh_hub(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[n
         h.close()
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(c=coalitions())
 def test_readers_get_exactly_what_tlp_allows_on_every_endpoint(fresh_hub, c: Coalition) -> None:  # type: ignore[no-untyped-def]
     hub = fresh_hub()

@@ -5,10 +5,8 @@ from __future__ import annotations
 import base64
 
 import orjson
-from support import AsgiClient
 
-from support import World, indicator
-from support import TAXII, taxii_headers
+from support import TAXII, AsgiClient, World, indicator, taxii_headers
 
 GREEN = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"
 ROOT = "/taxii2/root"
@@ -68,9 +66,7 @@ def test_objects_manifest_and_paging_headers(client: AsgiClient, world: World) -
     m = client.get(f"{ROOT}/collections/shared/manifest/", params={"match[type]": "indicator"}, headers=h).json()
     assert len(m["objects"]) == 5
     assert set(m["objects"][0]) == {"id", "date_added", "version", "media_type"}
-    after = client.get(
-        f"{ROOT}/collections/shared/objects/", params={"added_after": last}, headers=h
-    ).json()
+    after = client.get(f"{ROOT}/collections/shared/objects/", params={"added_after": last}, headers=h).json()
     assert len(after["objects"]) == 3
 
 

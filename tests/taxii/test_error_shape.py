@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import orjson
 import pytest
-from support import AsgiClient
 
-from support import World, indicator
-from support import TAXII, taxii_headers
+from support import TAXII, AsgiClient, World, indicator, taxii_headers
 
 ROOT = "/taxii2/root"
 

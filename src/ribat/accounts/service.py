@@ -56,7 +56,7 @@ def _is_country(code: str) -> bool:
     return not (code[0] == "Q" and code[1] >= "M") and not (code[0] == "X" and code != "XK")
 
 
-_COUNTRIES = frozenset(code for code in Locale("en").territories if _is_country(code))
+_COUNTRIES = frozenset(code for code in Locale("en").territories if isinstance(code, str) and _is_country(code))
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _SHORT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
 MIN_PASSWORD = 10
@@ -155,7 +155,9 @@ class Accounts:
         if not name:
             raise ValidationError("name", "must not be empty")
         if not _SHORT_NAME.match(short_name):
-            raise ValidationError("short_name", "1-40 letters, digits, '.', '_' or '-', starting with a letter or digit")
+            raise ValidationError(
+                "short_name", "1-40 letters, digits, '.', '_' or '-', starting with a letter or digit"
+            )
         country = country.strip().upper()
         if country not in _COUNTRIES:
             raise ValidationError("country", f"{country!r} is not an ISO 3166-1 alpha-2 code")
@@ -301,7 +303,10 @@ class Accounts:
 
     def has_admin(self) -> bool:
         with self.db.read() as conn:
-            return conn.execute(select(t.users.c.id).where(t.users.c.role == Role.ADMIN.value).limit(1)).first() is not None
+            return (
+                conn.execute(select(t.users.c.id).where(t.users.c.role == Role.ADMIN.value).limit(1)).first()
+                is not None
+            )
 
     # -- API keys ------------------------------------------------------------------
 
@@ -328,7 +333,9 @@ class Accounts:
     def list_keys(self, user_ref: str) -> list[ApiKey]:
         user = self.get_user(user_ref)
         with self.db.read() as conn:
-            rows = conn.execute(select(t.api_keys).where(t.api_keys.c.user_id == user.id).order_by(t.api_keys.c.created_us))
+            rows = conn.execute(
+                select(t.api_keys).where(t.api_keys.c.user_id == user.id).order_by(t.api_keys.c.created_us)
+            )
             return [_key(r) for r in rows]
 
     def revoke_key(self, prefix_or_id: str) -> ApiKey:

@@ -88,15 +88,24 @@ def _load(hub: Hub, out: Console) -> None:
     community = Grant("community", "", can_read=True, can_write=False)
     community_rw = Grant("community", "", can_read=True, can_write=True)
     ics = intel.create_collection(
-        "MITRE ATT&CK for ICS", alias="attack-ics", default_tlp=Tlp.CLEAR, grants=[community],
+        "MITRE ATT&CK for ICS",
+        alias="attack-ics",
+        default_tlp=Tlp.CLEAR,
+        grants=[community],
         description="ATT&CK for ICS v18.1 (MITRE), public reference knowledge",
     )
     reports = intel.create_collection(
-        "OASIS example reports", alias="oasis-reports", default_tlp=Tlp.GREEN, grants=[community],
+        "OASIS example reports",
+        alias="oasis-reports",
+        default_tlp=Tlp.GREEN,
+        grants=[community],
         description="APT1 and Poison Ivy reports in STIX 2.1 (OASIS examples)",
     )
     shared = intel.create_collection(
-        "Member indicators", alias="member-indicators", default_tlp=Tlp.AMBER, grants=[community_rw],
+        "Member indicators",
+        alias="member-indicators",
+        default_tlp=Tlp.AMBER,
+        grants=[community_rw],
         description="Indicators shared between member CERTs, at every TLP level",
     )
     n = _ingest_file(hub, admin_p, ics.id, DATA / "ics-attack-18.1.json")
@@ -108,26 +117,64 @@ def _load(hub: Hub, out: Console) -> None:
     my, om, ng, eg = (accounts.principal_for(u.id) for _, u in members)
     created = format_us(hub.intel.now())
     batches = [
-        (my, [
-            _indicator("Phishing domain seen by MY", "[domain-name:value = 'login-portal-update.example']", Tlp.CLEAR, created),
-            _indicator("C2 address shared with the WG", "[ipv4-addr:value = '203.0.113.45']", Tlp.AMBER, created,
-                       ["circle:gulf-asia-wg"]),
-            _indicator("Internal sinkhole hit", "[ipv4-addr:value = '198.51.100.7']", Tlp.AMBER_STRICT, created),
-        ]),
-        (om, [
-            _indicator("Loader hash from OM", "[file:hashes.'SHA-256' = "
-                       "'3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a']", Tlp.GREEN, created),
-            _indicator("Victim-specific URL", "[url:value = 'https://files.example.net/invoice.iso']", Tlp.RED, created,
-                       ["user:analyst@my-cert.demo"]),
-        ]),
-        (ng, [
-            _indicator("BEC sender address", "[email-addr:value = 'ceo-office@payments.example']", Tlp.GREEN, created),
-            _indicator("Banking trojan C2", "[domain-name:value = 'cdn-sync.example.org']", Tlp.AMBER, created,
-                       ["org:eg-energy"]),
-        ]),
-        (eg, [
-            _indicator("ICS scanner address", "[ipv4-addr:value = '192.0.2.200']", Tlp.AMBER, created),
-        ]),
+        (
+            my,
+            [
+                _indicator(
+                    "Phishing domain seen by MY",
+                    "[domain-name:value = 'login-portal-update.example']",
+                    Tlp.CLEAR,
+                    created,
+                ),
+                _indicator(
+                    "C2 address shared with the WG",
+                    "[ipv4-addr:value = '203.0.113.45']",
+                    Tlp.AMBER,
+                    created,
+                    ["circle:gulf-asia-wg"],
+                ),
+                _indicator("Internal sinkhole hit", "[ipv4-addr:value = '198.51.100.7']", Tlp.AMBER_STRICT, created),
+            ],
+        ),
+        (
+            om,
+            [
+                _indicator(
+                    "Loader hash from OM",
+                    "[file:hashes.'SHA-256' = '3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a']",
+                    Tlp.GREEN,
+                    created,
+                ),
+                _indicator(
+                    "Victim-specific URL",
+                    "[url:value = 'https://files.example.net/invoice.iso']",
+                    Tlp.RED,
+                    created,
+                    ["user:analyst@my-cert.demo"],
+                ),
+            ],
+        ),
+        (
+            ng,
+            [
+                _indicator(
+                    "BEC sender address", "[email-addr:value = 'ceo-office@payments.example']", Tlp.GREEN, created
+                ),
+                _indicator(
+                    "Banking trojan C2",
+                    "[domain-name:value = 'cdn-sync.example.org']",
+                    Tlp.AMBER,
+                    created,
+                    ["org:eg-energy"],
+                ),
+            ],
+        ),
+        (
+            eg,
+            [
+                _indicator("ICS scanner address", "[ipv4-addr:value = '192.0.2.200']", Tlp.AMBER, created),
+            ],
+        ),
     ]
     for principal, objects in batches:
         intel.ingest(principal, shared.id, {"objects": objects})

@@ -378,9 +378,7 @@ def import_files(
                     progress.advance(task, len(batch))
         for name, object_id, reason in failures:
             err.print(f"[yellow]failed[/yellow] {name}: {object_id}: {reason}")
-        out.print(
-            f"stored {totals['stored']}, already present {totals['duplicates']}, failed {totals['failed']}"
-        )
+        out.print(f"stored {totals['stored']}, already present {totals['duplicates']}, failed {totals['failed']}")
         if totals["failed"]:
             raise typer.Exit(1)
 
@@ -389,7 +387,9 @@ def import_files(
 def export(
     collection: Annotated[str, typer.Option(help="Collection id or alias.")],
     out_file: Annotated[Path, typer.Option("--out", help="Where to write the STIX 2.1 bundle.")],
-    as_user: Annotated[str | None, typer.Option("--as", help="Export what this user may read (default: the first admin).")] = None,
+    as_user: Annotated[
+        str | None, typer.Option("--as", help="Export what this user may read (default: the first admin).")
+    ] = None,
     all_versions: Annotated[bool, typer.Option("--all-versions", help="Every version, not only the latest.")] = False,
 ) -> None:
     """Export a collection as one STIX 2.1 bundle (only what the user may read under TLP)."""

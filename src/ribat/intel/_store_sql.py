@@ -61,9 +61,7 @@ def visibility(rule: ReadRule, obj: Any = o) -> ColumnElement[bool]:
         )
         conds.append(and_(obj.c.tlp == int(Tlp.AMBER_STRICT), obj.c.author_org_id == rule.org_id))
     if rule.user_id is not None:
-        red_named = exists().where(
-            rec.c.object_pk == obj.c.pk, rec.c.kind == "user", rec.c.ref_id == rule.user_id
-        )
+        red_named = exists().where(rec.c.object_pk == obj.c.pk, rec.c.kind == "user", rec.c.ref_id == rule.user_id)
         conds.append(
             and_(
                 obj.c.tlp == int(Tlp.RED),
@@ -155,9 +153,9 @@ class SqlIntelStore:
     def __init__(self, db: Database) -> None:
         self.db = db
         mark = "?" if db.is_sqlite else "%s"
+        # Built from constants only (table and column names), never from input.
         self._insert_sql = (
-            f"INSERT INTO {o.name} ({', '.join(_INSERT_COLUMNS)}) "
-            f"VALUES ({', '.join([mark] * len(_INSERT_COLUMNS))})"
+            f"INSERT INTO {o.name} ({', '.join(_INSERT_COLUMNS)}) VALUES ({', '.join([mark] * len(_INSERT_COLUMNS))})"  # noqa: S608
         )
 
     # -- collections -------------------------------------------------------------
@@ -179,9 +177,7 @@ class SqlIntelStore:
             self._write_grants(conn, collection.id, collection.grants)
 
     def _write_grants(self, conn: Connection, collection_id: str, grants: Sequence[Grant]) -> None:
-        conn.execute(
-            delete(t.collection_grants).where(t.collection_grants.c.collection_id == collection_id)
-        )
+        conn.execute(delete(t.collection_grants).where(t.collection_grants.c.collection_id == collection_id))
         merged: dict[tuple[str, str], Grant] = {}
         for g in grants:
             key = (g.principal_kind, g.principal_id)
@@ -222,9 +218,7 @@ class SqlIntelStore:
             return []
         grants: dict[str, list[Grant]] = {}
         for g in conn.execute(
-            select(t.collection_grants).where(
-                t.collection_grants.c.collection_id.in_([r.id for r in rows])
-            )
+            select(t.collection_grants).where(t.collection_grants.c.collection_id.in_([r.id for r in rows]))
         ):
             grants.setdefault(g.collection_id, []).append(
                 Grant(g.principal_kind, g.principal_id, bool(g.can_read), bool(g.can_write))
@@ -237,9 +231,7 @@ class SqlIntelStore:
                 alias=r.alias,
                 default_tlp=Tlp(r.default_tlp),
                 owner_org_id=r.owner_org_id,
-                grants=tuple(
-                    sorted(grants.get(r.id, []), key=lambda g: (g.principal_kind, g.principal_id))
-                ),
+                grants=tuple(sorted(grants.get(r.id, []), key=lambda g: (g.principal_kind, g.principal_id))),
             )
             for r in rows
         ]
@@ -250,9 +242,7 @@ class SqlIntelStore:
 
     def collection(self, ref: str) -> Collection | None:
         with self.db.read() as conn:
-            found = self._collections(
-                conn, or_(t.collections.c.id == ref, t.collections.c.alias == ref)
-            )
+            found = self._collections(conn, or_(t.collections.c.id == ref, t.collections.c.alias == ref))
         return found[0] if found else None
 
     # -- writing object versions --------------------------------------------------------
@@ -274,9 +264,7 @@ class SqlIntelStore:
     def _insert_ignore(self, conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
         if not rows:
             return
-        stmt = (pg_insert if not self.db.is_sqlite else sqlite_insert)(
-            table
-        ).on_conflict_do_nothing()
+        stmt = (pg_insert if not self.db.is_sqlite else sqlite_insert)(table).on_conflict_do_nothing()
         conn.execute(stmt, rows)
 
     def put_versions(
@@ -376,9 +364,7 @@ class SqlIntelStore:
             if rows:
                 self._bulk_insert(conn, rows)
             for pk, new_stamp in revive:
-                conn.execute(
-                    update(o).where(o.c.pk == pk).values(deleted_us=None, date_added_us=new_stamp)
-                )
+                conn.execute(update(o).where(o.c.pk == pk).values(deleted_us=None, date_added_us=new_stamp))
             if with_recipients:
                 by_stamp = dict(with_recipients)
                 pks: dict[int, int] = {}
@@ -398,9 +384,7 @@ class SqlIntelStore:
                     ],
                 )
             if stamp != last:
-                conn.execute(
-                    update(coll).where(coll.c.id == collection_id).values(last_date_added_us=stamp)
-                )
+                conn.execute(update(coll).where(coll.c.id == collection_id).values(last_date_added_us=stamp))
             status = status_of(outcomes)
             self._insert_status(conn, status, user_id)
         return status
@@ -463,9 +447,7 @@ class SqlIntelStore:
         with self.db.read() as conn:
             for chunk in _chunks(sorted(set(pks))):
                 for pk, kind, ref in conn.execute(
-                    select(rec.c.object_pk, rec.c.kind, rec.c.ref_id).where(
-                        rec.c.object_pk.in_(chunk)
-                    )
+                    select(rec.c.object_pk, rec.c.kind, rec.c.ref_id).where(rec.c.object_pk.in_(chunk))
                 ):
                     found.setdefault(pk, []).append((kind, ref))
         return {pk: tuple(v) for pk, v in found.items()}
@@ -551,9 +533,7 @@ class SqlIntelStore:
             return None
 
         def load(text: str) -> list[StatusDetail]:
-            return [
-                StatusDetail(d["id"], d["version"], d.get("message")) for d in orjson.loads(text)
-            ]
+            return [StatusDetail(d["id"], d["version"], d.get("message")) for d in orjson.loads(text)]
 
         return (
             Status(

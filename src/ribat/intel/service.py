@@ -14,7 +14,6 @@ from ribat.clock import Clock, NewId, format_us, new_uuid, now_us, parse_timesta
 from ribat.errors import (
     NotFoundError,
     PermissionDeniedError,
-    RibatError,
     StixValidationError,
     ValidationError,
 )
@@ -211,9 +210,7 @@ class Intel:
         users = {u.email: u.id for u in self.accounts.list_users()}
         return _Recipients(orgs, circles, users)
 
-    def _named_recipients(
-        self, obj: Mapping[str, Any], known: _Recipients
-    ) -> tuple[tuple[str, str], ...]:
+    def _named_recipients(self, obj: Mapping[str, Any], known: _Recipients) -> tuple[tuple[str, str], ...]:
         extensions = obj.get("extensions")
         if not isinstance(extensions, Mapping) or SHARE_EXTENSION not in extensions:
             return ()
@@ -243,8 +240,7 @@ class Intel:
         request_us = self.now()
         envelope = read_envelope(data)
         failures: list[StatusDetail] = [
-            StatusDetail(p.object_id or f"objects[{p.index}]", p.version or "", p.reason)
-            for p in envelope.problems
+            StatusDetail(p.object_id or f"objects[{p.index}]", p.version or "", p.reason) for p in envelope.problems
         ]
         candidates: list[tuple[dict[str, Any], NewVersion]] = []
         extra_markings: dict[str, Tlp] = {}
@@ -267,21 +263,15 @@ class Intel:
                 if known is None and "extensions" in obj and SHARE_EXTENSION in obj["extensions"]:
                     known = self._recipients()
                 recipients = self._named_recipients(obj, known) if known is not None else ()
-                candidates.append(
-                    (obj, self._new_version(obj, principal, collection, markings, recipients))
-                )
+                candidates.append((obj, self._new_version(obj, principal, collection, markings, recipients)))
             except (StixValidationError, ValueError) as exc:
                 reason = exc.reason if isinstance(exc, StixValidationError) else str(exc)
-                failures.append(
-                    StatusDetail(str(obj.get("id", "")), _version_text(obj) or "", reason)
-                )
+                failures.append(StatusDetail(str(obj.get("id", "")), _version_text(obj) or "", reason))
         new_markings = {k: v for k, v in extra_markings.items() if k not in stored_markings}
 
         def status_of(outcomes: list[bool]) -> Status:
             successes = [
-                StatusDetail(
-                    nv.object_id, nv.version_text or "", None if stored else "already stored"
-                )
+                StatusDetail(nv.object_id, nv.version_text or "", None if stored else "already stored")
                 for (_, nv), stored in zip(candidates, outcomes, strict=True)
             ]
             return Status(
@@ -349,9 +339,7 @@ class Intel:
             if explain(viewer, _audience(r, recipients.get(r.pk, ()))).allowed:
                 kept.append(r)
             else:
-                log.error(
-                    "policy audit removed %s from a page for user %s", r.object_id, viewer.user_id
-                )
+                log.error("policy audit removed %s from a page for user %s", r.object_id, viewer.user_id)
         return kept
 
     def _page(
@@ -384,9 +372,7 @@ class Intel:
         rows = self._audited(viewer, rows)
         metas = [_meta(r) for r in rows]
         bodies = [r.body or "" for r in rows] if with_bodies else []
-        token = (
-            self.tokens.make(scope, last_position) if more and last_position is not None else None
-        )
+        token = self.tokens.make(scope, last_position) if more and last_position is not None else None
         return Page(metas, bodies, more, token)
 
     def objects(
@@ -398,9 +384,7 @@ class Intel:
         limit: int | None = None,
         next_token: str | None = None,
     ) -> Page:
-        return self._page(
-            principal, collection_ref, "objects", flt, limit, next_token, with_bodies=True
-        )
+        return self._page(principal, collection_ref, "objects", flt, limit, next_token, with_bodies=True)
 
     def manifest(
         self,
@@ -411,9 +395,7 @@ class Intel:
         limit: int | None = None,
         next_token: str | None = None,
     ) -> Page:
-        return self._page(
-            principal, collection_ref, "manifest", flt, limit, next_token, with_bodies=False
-        )
+        return self._page(principal, collection_ref, "manifest", flt, limit, next_token, with_bodies=False)
 
     def object(
         self,
@@ -435,11 +417,7 @@ class Intel:
             with_bodies=True,
             object_id=object_id,
         )
-        if (
-            not page.metas
-            and next_token is None
-            and not self._exists(principal, collection_ref, object_id)
-        ):
+        if not page.metas and next_token is None and not self._exists(principal, collection_ref, object_id):
             raise NotFoundError("object", object_id)
         return page
 
@@ -453,9 +431,7 @@ class Intel:
         limit: int | None = None,
         next_token: str | None = None,
     ) -> Page:
-        flt = ObjectFilter(
-            added_after_us=flt.added_after_us, versions=("all",), spec_versions=flt.spec_versions
-        )
+        flt = ObjectFilter(added_after_us=flt.added_after_us, versions=("all",), spec_versions=flt.spec_versions)
         page = self._page(
             principal,
             collection_ref,
@@ -466,11 +442,7 @@ class Intel:
             with_bodies=False,
             object_id=object_id,
         )
-        if (
-            not page.metas
-            and next_token is None
-            and not self._exists(principal, collection_ref, object_id)
-        ):
+        if not page.metas and next_token is None and not self._exists(principal, collection_ref, object_id):
             raise NotFoundError("object", object_id)
         return page
 
@@ -488,9 +460,7 @@ class Intel:
         )
         return bool(rows)
 
-    def delete(
-        self, principal: Principal, collection_ref: str, object_id: str, flt: ObjectFilter
-    ) -> int:
+    def delete(self, principal: Principal, collection_ref: str, object_id: str, flt: ObjectFilter) -> int:
         """Delete versions of an object (TAXII 2.1 section 5.7), keeping tombstones.
 
         Only the author's organisation (or a hub admin) may delete; versions the
@@ -501,14 +471,10 @@ class Intel:
         author = None if principal.user.role is Role.ADMIN else principal.org.id
         if flt.versions == ("last",) and not flt.ids:
             flt = ObjectFilter(versions=("all",), spec_versions=flt.spec_versions)
-        count = self.store.delete(
-            collection.id, read_rule(viewer), object_id, flt, self.now(), author_org_id=author
-        )
+        count = self.store.delete(collection.id, read_rule(viewer), object_id, flt, self.now(), author_org_id=author)
         if count == 0:
             if self._exists(principal, collection_ref, object_id):
-                raise PermissionDeniedError(
-                    "delete", f"object {object_id} (only its author's organisation may)"
-                )
+                raise PermissionDeniedError("delete", f"object {object_id} (only its author's organisation may)")
             raise NotFoundError("object", object_id)
         return count
 
@@ -524,9 +490,7 @@ class Intel:
     def explain(self, principal: Principal | None, collection_ref: str, object_id: str) -> Decision:
         """Why the principal can, or cannot, see the latest version of an object."""
         collection = self._readable(principal, collection_ref)
-        rows, _ = self.store.page(
-            collection.id, None, ObjectFilter(), None, 1, with_bodies=False, object_id=object_id
-        )
+        rows, _ = self.store.page(collection.id, None, ObjectFilter(), None, 1, with_bodies=False, object_id=object_id)
         if not rows:
             raise NotFoundError("object", object_id)
         recipients = self.store.recipients([rows[0].pk]) if rows[0].has_recipients else {}

@@ -234,9 +234,7 @@ async def add_objects(request: Request, api_root: str, collection_id: str, princ
 
 
 @router.get("/taxii2/{api_root}/collections/{collection_id}/objects/{object_id}/")
-def get_object(
-    request: Request, api_root: str, collection_id: str, object_id: str, principal: Caller
-) -> Response:
+def get_object(request: Request, api_root: str, collection_id: str, object_id: str, principal: Caller) -> Response:
     """One object's versions (section 5.6)."""
     check_accept(request.headers.get("accept"))
     hub = _hub(request)
@@ -254,9 +252,7 @@ def get_object(
 
 
 @router.delete("/taxii2/{api_root}/collections/{collection_id}/objects/{object_id}/")
-def delete_object(
-    request: Request, api_root: str, collection_id: str, object_id: str, principal: Caller
-) -> Response:
+def delete_object(request: Request, api_root: str, collection_id: str, object_id: str, principal: Caller) -> Response:
     """Delete an object (section 5.7); ``match[version]`` and ``match[spec_version]`` narrow it."""
     check_accept(request.headers.get("accept"))
     hub = _hub(request)
@@ -270,9 +266,7 @@ def delete_object(
 
 
 @router.get("/taxii2/{api_root}/collections/{collection_id}/objects/{object_id}/versions/")
-def get_versions(
-    request: Request, api_root: str, collection_id: str, object_id: str, principal: Caller
-) -> Response:
+def get_versions(request: Request, api_root: str, collection_id: str, object_id: str, principal: Caller) -> Response:
     """An object's versions (section 5.8)."""
     check_accept(request.headers.get("accept"))
     hub = _hub(request)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-import ribat.accounts._tables  # noqa: F401  (registers the tables on the metadata)
+import ribat.accounts._tables
 import ribat.intel._tables  # noqa: F401
 from ribat.db import metadata
 
