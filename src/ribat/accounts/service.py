@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import threading
@@ -56,7 +57,9 @@ def _is_country(code: str) -> bool:
     return not (code[0] == "Q" and code[1] >= "M") and not (code[0] == "X" and code != "XK")
 
 
-_COUNTRIES = frozenset(code for code in Locale("en").territories if isinstance(code, str) and _is_country(code))
+@functools.cache
+def _countries() -> frozenset[str]:
+    return frozenset(code for code in Locale("en").territories if isinstance(code, str) and _is_country(code))
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _SHORT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
 MIN_PASSWORD = 10
@@ -159,7 +162,7 @@ class Accounts:
                 "short_name", "1-40 letters, digits, '.', '_' or '-', starting with a letter or digit"
             )
         country = country.strip().upper()
-        if country not in _COUNTRIES:
+        if country not in _countries():
             raise ValidationError("country", f"{country!r} is not an ISO 3166-1 alpha-2 code")
         try:
             kind = OrgKind(kind)
@@ -426,7 +429,7 @@ class Accounts:
             row = conn.execute(select(t.users).where(t.users.c.email == email.strip().lower())).first()
             if row is None or not row.password_hash:
                 # Spend comparable time so that unknown emails cannot be told apart.
-                verify_password(_DUMMY_HASH, password)
+                verify_password(_dummy_hash(), password)
                 raise AuthenticationError("wrong email or password")
             if not self._verified.hit(row.id, row.password_hash, password):
                 if not verify_password(row.password_hash, password):
@@ -480,4 +483,6 @@ class Accounts:
         return str(value)
 
 
-_DUMMY_HASH = hash_password("not-a-real-password-for-timing")
+@functools.cache
+def _dummy_hash() -> str:
+    return hash_password("not-a-real-password-for-timing")
