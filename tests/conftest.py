@@ -17,9 +17,9 @@ import pytest
 import sqlalchemy as sa
 
 from ribat.config import Settings
-from ribat.db import Database, metadata, upgrade
+from ribat.db import Database, upgrade
 from ribat.hub import Hub
-from support import World
+from support import World, truncate_postgres
 
 REPO = Path(__file__).resolve().parents[1]
 PG_ADMIN_URL = os.environ.get("RIBAT_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -83,14 +83,6 @@ def postgres_url() -> Iterator[str]:
         admin.dispose()
 
 
-def _truncate_postgres(url: str) -> None:
-    engine = sa.create_engine(url)
-    tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
-    with engine.begin() as conn:
-        conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
-    engine.dispose()
-
-
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, migrated, empty database on each engine."""
@@ -101,7 +93,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield f"sqlite:///{path}"
     else:
         url: str = request.getfixturevalue("postgres_url")
-        _truncate_postgres(url)
+        truncate_postgres(url)
         yield url
 
 

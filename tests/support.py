@@ -7,7 +7,9 @@ import uuid
 from typing import Any
 
 import httpx
+import sqlalchemy as sa
 
+from ribat.db import metadata
 from ribat.hub import Hub
 
 TAXII = "application/taxii+json;version=2.1"
@@ -91,3 +93,12 @@ def indicator(n: int, *, tlp_ref: str | None = None, modified: str | None = None
 
 def taxii_headers(world: World, email: str, **extra: str) -> dict[str, str]:
     return {"Accept": TAXII, "Content-Type": TAXII, **world.auth(email), **extra}
+
+
+def truncate_postgres(url: str) -> None:
+    """Empty every table of a migrated PostgreSQL database."""
+    engine = sa.create_engine(url)
+    tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+    engine.dispose()

@@ -17,13 +17,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import _truncate_postgres
 from ribat.accounts import Role
 from ribat.config import Settings
 from ribat.hub import Hub
 from ribat.intel import SHARE_EXTENSION, Grant
 from ribat.web import create_app
-from support import TAXII, AsgiClient
+from support import TAXII, AsgiClient, truncate_postgres
 
 LEVELS = ["clear", "green", "amber", "amber+strict", "red", None]
 MARKING = {
@@ -40,11 +39,14 @@ DEFAULT = "amber"  # the collection's default for unmarked objects
 class Obj:
     n: int
     author: int  # user index
-    level: str | None
+    levels: tuple[str | None, ...]  # the TLP of each version, oldest first
     orgs: frozenset[int]
     circles: frozenset[int]
     users: frozenset[int]
-    versions: int
+
+    @property
+    def versions(self) -> int:
+        return len(self.levels)
 
 
 @dataclass(frozen=True)
@@ -73,20 +75,19 @@ def coalitions(draw: st.DrawFn) -> Coalition:
         Obj(
             n=n,
             author=draw(st.sampled_from(writers)),
-            level=draw(st.sampled_from(LEVELS)),
+            levels=tuple(draw(st.lists(st.sampled_from(LEVELS), min_size=1, max_size=2))),
             orgs=draw(st.frozensets(st.integers(0, n_orgs - 1), max_size=2)),
             circles=draw(st.frozensets(st.integers(0, len(circles) - 1), max_size=1)) if circles else frozenset(),
             users=draw(st.frozensets(st.integers(0, len(users) - 1), max_size=2)),
-            versions=draw(st.integers(1, 2)),
         )
         for n in range(draw(st.integers(1, 8)))
     )
     return Coalition(n_orgs, circles, users, objects)
 
 
-def oracle(c: Coalition, reader: int, obj: Obj) -> bool:
-    """TLP 2.0 as docs/intel.md states it."""
-    level = obj.level or DEFAULT
+def oracle(c: Coalition, reader: int, obj: Obj, version: int) -> bool:
+    """TLP 2.0 as docs/intel.md states it, for one version of an object."""
+    level = obj.levels[version] or DEFAULT
     reader_org = c.users[reader][0]
     author_org = c.users[obj.author][0]
     reader_circles = {i for i, members in enumerate(c.circles) if reader_org in members}
@@ -115,8 +116,9 @@ def stix(c: Coalition, obj: Obj, version: int) -> dict[str, object]:
         "pattern_type": "stix",
         "valid_from": "2024-01-01T00:00:00Z",
     }
-    if obj.level:
-        body["object_marking_refs"] = [MARKING[obj.level]]
+    level = obj.levels[version]
+    if level:
+        body["object_marking_refs"] = [MARKING[level]]
     names = [f"org:org{i}" for i in sorted(obj.orgs)]
     names += [f"circle:circle{i}" for i in sorted(obj.circles)]
     names += [f"user:user{i}@x.example" for i in sorted(obj.users)]
@@ -171,7 +173,7 @@ def fresh_hub(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[n
             url = f"sqlite:///{path}"
         else:
             url = request.getfixturevalue("postgres_url")
-            _truncate_postgres(url)
+            truncate_postgres(url)
         hub = Hub.open(Settings(database_url=url, secret_key="property-test-secret"))
         opened.append(hub)
         return hub
@@ -193,8 +195,9 @@ def test_readers_get_exactly_what_tlp_allows_on_every_endpoint(fresh_hub, c: Coa
     try:
         for reader in range(len(c.users)):
             headers = {"Accept": TAXII, "Authorization": f"Bearer {keys[reader]}"}
-            allowed = {object_id(o.n) for o in c.objects if oracle(c, reader, o)}
-            expected_versions = sum(o.versions for o in c.objects if oracle(c, reader, o))
+            visible = {o.n: [v for v in range(o.versions) if oracle(c, reader, o, v)] for o in c.objects}
+            allowed = {object_id(n) for n, vs in visible.items() if vs}
+            expected_versions = sum(len(vs) for vs in visible.values())
 
             objects = pages(client, f"{base}/objects/", headers, "objects")
             assert {str(o["id"]) for o in objects} == allowed
@@ -209,8 +212,11 @@ def test_readers_get_exactly_what_tlp_allows_on_every_endpoint(fresh_hub, c: Coa
                 one = client.get(f"{base}/objects/{oid}/", headers=headers)
                 versions = client.get(f"{base}/objects/{oid}/versions/", headers=headers)
                 if oid in allowed:
-                    assert one.status_code == 200 and one.json()["objects"][0]["id"] == oid
-                    assert len(versions.json()["versions"]) == obj.versions
+                    # the default, match[version]=last: the newest version this reader may see
+                    assert one.status_code == 200
+                    [latest] = one.json()["objects"]
+                    assert latest["modified"] == stix(c, obj, visible[obj.n][-1])["modified"]
+                    assert len(versions.json()["versions"]) == len(visible[obj.n])
                 else:
                     assert one.status_code == 404, one.text
                     assert versions.status_code == 404, versions.text

@@ -74,28 +74,39 @@ def visibility(rule: ReadRule, obj: Any = o) -> ColumnElement[bool]:
     return or_(*conds)
 
 
-def _version_predicate(versions: Sequence[str]) -> ColumnElement[bool]:
-    """TAXII ``match[version]``: ``last``, ``first``, ``all`` or exact timestamps, ORed."""
+def _version_predicate(versions: Sequence[str], rule: ReadRule | None, *, one_copy: bool = True) -> ColumnElement[bool]:
+    """TAXII ``match[version]`` (``last``, ``first``, ``all`` or exact timestamps, ORed),
+    judged among the versions the viewer may read, one copy per version.
+
+    ``last`` is the newest version the viewer may read: a newer version it may not read
+    must neither hide the object nor reveal that it exists. When several organisations
+    hold the same version, the viewer gets the first copy it may read.
+    """
     other = o.alias("other")
-    same_object = and_(
+    same_object = [
         other.c.collection_id == o.c.collection_id,
         other.c.object_id == o.c.object_id,
         other.c.deleted_us.is_(None),
+    ]
+    if rule is not None:
+        same_object.append(visibility(rule, other))
+    first_copy: ColumnElement[bool] = (
+        ~exists().where(*same_object, other.c.version_us == o.c.version_us, other.c.pk < o.c.pk) if one_copy else true()
     )
     conds: list[ColumnElement[bool]] = []
     stamps: list[int] = []
     for v in versions:
         if v == "all":
-            return true()
+            return first_copy
         if v == "last":
-            conds.append(~exists().where(same_object, other.c.version_us > o.c.version_us))
+            conds.append(~exists().where(*same_object, other.c.version_us > o.c.version_us))
         elif v == "first":
-            conds.append(~exists().where(same_object, other.c.version_us < o.c.version_us))
+            conds.append(~exists().where(*same_object, other.c.version_us < o.c.version_us))
         else:
             stamps.append(parse_timestamp_us(v))
     if stamps:
         conds.append(o.c.version_us.in_(stamps))
-    return or_(*conds) if conds else false()
+    return and_(or_(*conds), first_copy) if conds else false()
 
 
 def _row(r: Any, with_body: bool) -> StoredRow:
@@ -290,54 +301,57 @@ class SqlIntelStore:
                 [{"marking_id": k, "tlp": int(v)} for k, v in tlp_markings.items()],
             )
 
-            # What is already there: (object_id, version_us) -> deleted?; bodies of
-            # version-less objects (SCOs) to recognise a repeat of the same content.
+            # What the same author organisation already holds: (author, object_id,
+            # version_us) -> (pk, deleted?), and for version-less objects (SCOs) the
+            # bodies, to recognise a repeat of the same content. Another organisation's
+            # copy of the same version is not a duplicate: each organisation shares its
+            # copy under its own TLP, and telling a poster "already stored" about a copy
+            # it cannot read would reveal it.
             ids = sorted({v.object_id for v in versions})
-            existing: dict[tuple[str, int], tuple[int, bool]] = {}
+            authors = sorted({v.author_org_id for v in versions if v.author_org_id is not None})
+            same_author = o.c.author_org_id.in_(authors) if authors else o.c.author_org_id.is_(None)
+            existing: dict[tuple[str | None, str, int], tuple[int, bool]] = {}
             versionless_ids = sorted({v.object_id for v in versions if v.version_us is None})
-            bodies: dict[tuple[str, str], tuple[int, int, bool]] = {}
+            bodies: dict[tuple[str | None, str, str], tuple[int, bool]] = {}
             for chunk in _chunks(ids):
-                for pk, oid, ver, deleted in conn.execute(
-                    select(o.c.pk, o.c.object_id, o.c.version_us, o.c.deleted_us).where(
-                        o.c.collection_id == collection_id, o.c.object_id.in_(chunk)
+                for pk, author, oid, ver, deleted in conn.execute(
+                    select(o.c.pk, o.c.author_org_id, o.c.object_id, o.c.version_us, o.c.deleted_us).where(
+                        o.c.collection_id == collection_id, o.c.object_id.in_(chunk), same_author
                     )
                 ):
-                    existing[(oid, ver)] = (pk, deleted is not None)
+                    existing[(author, oid, ver)] = (pk, deleted is not None)
             for chunk in _chunks(versionless_ids):
-                for pk, oid, ver, body, deleted in conn.execute(
-                    select(o.c.pk, o.c.object_id, o.c.version_us, o.c.body, o.c.deleted_us).where(
-                        o.c.collection_id == collection_id, o.c.object_id.in_(chunk)
+                for pk, author, oid, body, deleted in conn.execute(
+                    select(o.c.pk, o.c.author_org_id, o.c.object_id, o.c.body, o.c.deleted_us).where(
+                        o.c.collection_id == collection_id, o.c.object_id.in_(chunk), same_author
                     )
                 ):
-                    bodies[(oid, body)] = (pk, ver, deleted is not None)
+                    bodies[(author, oid, body)] = (pk, deleted is not None)
 
             stamp = max(last, now_us - 1)
             rows: list[tuple[Any, ...]] = []
             with_recipients: list[tuple[int, tuple[tuple[str, str], ...]]] = []
-            revive: list[tuple[int, int]] = []
+            replaced: list[int] = []
             outcomes: list[bool] = []
-            seen_in_batch: set[tuple[str, Any]] = set()
+            seen_in_batch: set[tuple[str | None, str, Any]] = set()
             for v in versions:
                 if v.version_us is None:
-                    key: tuple[str, Any] = (v.object_id, v.body)
-                    prior = bodies.get((v.object_id, v.body))
-                    prior_pk, prior_deleted = (prior[0], prior[2]) if prior else (None, False)
+                    key: tuple[str | None, str, Any] = (v.author_org_id, v.object_id, v.body)
+                    hit = bodies.get(key)
                 else:
-                    key = (v.object_id, v.version_us)
-                    hit = existing.get((v.object_id, v.version_us))
-                    prior_pk, prior_deleted = hit if hit else (None, False)
+                    key = (v.author_org_id, v.object_id, v.version_us)
+                    hit = existing.get(key)
                 if key in seen_in_batch:
                     outcomes.append(False)
                     continue
                 seen_in_batch.add(key)
-                if prior_pk is not None:
-                    if prior_deleted:
-                        stamp += 1
-                        revive.append((prior_pk, stamp))
-                        outcomes.append(True)
-                    else:
+                if hit is not None:
+                    prior_pk, prior_deleted = hit
+                    if not prior_deleted:
                         outcomes.append(False)
-                    continue
+                        continue
+                    # Sent again after it was deleted: the new post replaces the tombstone.
+                    replaced.append(prior_pk)
                 stamp += 1
                 version_us = v.version_us if v.version_us is not None else stamp
                 rows.append(
@@ -361,10 +375,11 @@ class SqlIntelStore:
                     with_recipients.append((stamp, v.recipients))
                 outcomes.append(True)
 
+            for chunk in _chunks(replaced):
+                conn.execute(delete(t.object_recipients).where(t.object_recipients.c.object_pk.in_(chunk)))
+                conn.execute(delete(o).where(o.c.pk.in_(chunk)))
             if rows:
                 self._bulk_insert(conn, rows)
-            for pk, new_stamp in revive:
-                conn.execute(update(o).where(o.c.pk == pk).values(deleted_us=None, date_added_us=new_stamp))
             if with_recipients:
                 by_stamp = dict(with_recipients)
                 pks: dict[int, int] = {}
@@ -434,7 +449,7 @@ class SqlIntelStore:
         conds.append(o.c.date_added_us > lower)
         if rule is not None:
             conds.append(visibility(rule))
-        conds.append(_version_predicate(flt.versions))
+        conds.append(_version_predicate(flt.versions, rule))
         query = select(*columns).where(*conds).order_by(o.c.date_added_us).limit(limit + 1)
         with self.db.read() as conn:
             rows = conn.execute(query).all()
@@ -466,7 +481,7 @@ class SqlIntelStore:
             o.c.collection_id == collection_id,
             o.c.object_id == object_id,
             o.c.deleted_us.is_(None),
-            _version_predicate(flt.versions),
+            _version_predicate(flt.versions, rule, one_copy=False),
         ]
         if flt.spec_versions:
             conds.append(o.c.spec_version.in_(flt.spec_versions))

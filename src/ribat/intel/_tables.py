@@ -69,7 +69,8 @@ stix_objects = Table(
     Column("deleted_us", BigInteger, nullable=True),
     Column("body", Text, nullable=False),
     UniqueConstraint("collection_id", "date_added_us", name="uq_stix_objects_date_added"),
-    UniqueConstraint("collection_id", "object_id", "version_us", name="uq_stix_objects_version"),
+    # One copy of a version per author organisation (each shares it under its own TLP).
+    UniqueConstraint("collection_id", "object_id", "version_us", "author_org_id", name="uq_stix_objects_version"),
     Index("ix_stix_objects_type_added", "collection_id", "type", "date_added_us"),
 )
 

@@ -2,13 +2,14 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 19:44:35.815884
+Create Date: 2026-11-26
 """
 
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -168,7 +169,9 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("pk", name=op.f("pk_stix_objects")),
         sa.UniqueConstraint("collection_id", "date_added_us", name="uq_stix_objects_date_added"),
-        sa.UniqueConstraint("collection_id", "object_id", "version_us", name="uq_stix_objects_version"),
+        sa.UniqueConstraint(
+            "collection_id", "object_id", "version_us", "author_org_id", name="uq_stix_objects_version"
+        ),
     )
     with op.batch_alter_table("stix_objects", schema=None) as batch_op:
         batch_op.create_index("ix_stix_objects_type_added", ["collection_id", "type", "date_added_us"], unique=False)
