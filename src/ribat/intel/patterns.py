@@ -50,7 +50,7 @@ _KEYWORDS: Final = (
 # A keyword only wins over an identifier when the lexer's longest match is exactly it.
 _NOT_KEYWORD: Final = rf"(?!(?:{_KEYWORDS})(?![A-Za-z0-9_-]))"
 _WS: Final = "[ \t\r\n]"
-_STRING: Final = r"'(?:[^'\\]|\\['\\])*'"
+_STRING: Final = r"'[^'\\]*(?:\\['\\][^'\\]*)*'"
 # Property names may not contain hyphens; the lexer would read "a-b" as one token.
 _PROPERTY: Final = rf"{_NOT_KEYWORD}[A-Za-z_][A-Za-z0-9_]*(?![A-Za-z0-9_-])"
 _OBJECT_TYPE: Final = rf"{_NOT_KEYWORD}[A-Za-z_][A-Za-z0-9_-]*"
@@ -61,6 +61,17 @@ _TIMESTAMP: Final = (
 )
 _NUMBER: Final = r"[+-]?[0-9]*\.[0-9]+|[+-]?(?:0|[1-9][0-9]*)"
 
+_DELIMITED: Final = r"(?=[ \t\r\n\]])"
+_PLAIN_COMPARISON: Final = (
+    rf"{_OBJECT_TYPE}:(?:{_PROPERTY}|{_STRING})(?:{_STEP})*{_WS}*"
+    rf"(?:(?:==|=|!=|<>){_WS}*(?:{_STRING}|(?:{_NUMBER}|{_TIMESTAMP}|true|false){_DELIMITED})"
+    rf"|(?:<=|>=|<|>){_WS}*(?:{_STRING}|(?:{_NUMBER}|{_TIMESTAMP}){_DELIMITED}))"
+)
+_PLAIN_OBSERVATION: Final = rf"\[{_WS}*{_PLAIN_COMPARISON}(?:{_WS}+(?:AND|OR){_WS}+{_PLAIN_COMPARISON})*{_WS}*\]"
+# The whole recognised language in one expression, for patterns without "hashes".
+_PLAIN_PATTERN: Final = re.compile(
+    rf"{_WS}*{_PLAIN_OBSERVATION}(?:{_WS}+(?:AND|OR|FOLLOWEDBY){_WS}+{_PLAIN_OBSERVATION})*{_WS}*"
+)
 _OPEN: Final = re.compile(rf"{_WS}*\[{_WS}*")
 _COMPARISON: Final = re.compile(
     rf"(?P<path>{_OBJECT_TYPE}:(?:{_PROPERTY}|{_STRING})(?:{_STEP})*)"
@@ -71,7 +82,9 @@ _COMPARISON_JOIN: Final = re.compile(rf"{_WS}+(?:AND|OR){_WS}+")
 _CLOSE: Final = re.compile(rf"{_WS}*\]")
 _OBSERVATION_JOIN: Final = re.compile(rf"{_WS}+(?:AND|OR|FOLLOWEDBY){_WS}+\[{_WS}*")
 _END: Final = re.compile(rf"{_WS}*\Z")
-_PATH_COMPONENT: Final = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)|('(?:[^'\\]|\\['\\])*')|\[([^\]]*)\]")
+_PATH_COMPONENT: Final = re.compile(rf"([A-Za-z_][A-Za-z0-9_]*)|({_STRING})|\[([^\]]*)\]")
+# The usual shape, ``hashes.NAME`` or ``hashes.'NAME'`` right after the colon.
+_PLAIN_HASHES_PATH: Final = re.compile(r"hashes\.(?:([A-Za-z0-9_]+)|'([^'\\]*)')")
 
 # The hash-value table of stix2patterns' object validator, keyed like it: the last
 # path step upper-cased with "-" and "'" removed.  MD6 is narrowed to exact lengths
@@ -91,7 +104,7 @@ _HEX_LENGTHS: Final = {
     "SHA3512": (128,),
     "WHIRLPOOL": (128,),
 }
-_HEX: Final = re.compile(r"[0-9a-fA-F]+")
+_HEX_DIGITS: Final = "0123456789abcdefABCDEF"
 _SSDEEP: Final = re.compile(r"[a-zA-Z0-9/+:.]{1,128}")
 
 
@@ -112,6 +125,9 @@ def pattern_error(pattern: str, version: str = "2.1") -> str | None:
 
 def _recognised(pattern: str) -> bool:
     """True only if ``pattern`` is certainly valid (see the module docstring)."""
+    if "hashes" not in pattern:
+        return _PLAIN_PATTERN.fullmatch(pattern) is not None
+    # Walk comparison by comparison so that each hashes path meets its own value.
     match = _OPEN.match(pattern)
     if match is None:
         return False
@@ -143,17 +159,23 @@ def _recognised(pattern: str) -> bool:
 
 def _hash_check_passes(path: str, string_literal: str | None) -> bool:
     """Apply stix2patterns' hash check to one comparison; False means "not certain"."""
-    steps: list[str | None] = []
-    for name, quoted, index in _PATH_COMPONENT.findall(path[path.index(":") + 1 :]):
-        if name:
-            steps.append(name)
-        elif quoted:
-            steps.append(quoted[1:-1].replace("\\'", "'").replace("\\\\", "\\"))
-        else:
-            steps.append("*" if index == "*" else None)
-    if "hashes" not in steps:
-        return True
-    last = steps[-1]
+    rest = path[path.index(":") + 1 :]
+    plain = _PLAIN_HASHES_PATH.fullmatch(rest)
+    last: str | None
+    if plain is not None:
+        last = plain[1] or plain[2]
+    else:
+        steps: list[str | None] = []
+        for name, quoted, index in _PATH_COMPONENT.findall(rest):
+            if name:
+                steps.append(name)
+            elif quoted:
+                steps.append(quoted[1:-1].replace("\\'", "'").replace("\\\\", "\\"))
+            else:
+                steps.append("*" if index == "*" else None)
+        if "hashes" not in steps:
+            return True
+        last = steps[-1]
     if last is None:
         return False  # an index as the last step makes stix2-patterns raise
     if not last.isascii():
@@ -169,7 +191,7 @@ def _hash_check_passes(path: str, string_literal: str | None) -> bool:
         return False
     if lengths is None:
         return _SSDEEP.fullmatch(value) is not None
-    return len(value) in lengths and _HEX.fullmatch(value) is not None
+    return len(value) in lengths and not value.strip(_HEX_DIGITS)
 
 
 @functools.lru_cache(maxsize=2048)
