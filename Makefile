@@ -12,13 +12,16 @@ export RIBAT_DATABASE_URL ?= sqlite:///./ribat.db
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml
+	@# The UI tests drive Debian's Chromium through Playwright (never a downloaded browser).
+	if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; fi
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test,dev,bench]'
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/ribat demo
+	$(BIN)/ribat demo --url http://$(HOST):$(PORT)
 	$(BIN)/ribat serve --host $(HOST) --port $(PORT)
 
 test: $(STAMP)

@@ -181,7 +181,7 @@ def _load(hub: Hub, out: Console) -> None:
     out.print(f"loaded {sum(len(b) for _, b in batches)} member indicators at every TLP level")
 
 
-def load_demo(hub: Hub, out: Console) -> None:
+def load_demo(hub: Hub, out: Console, url: str = "http://127.0.0.1:8000") -> None:
     accounts = hub.accounts
     if not accounts.has_admin():
         org = accounts.create_org("Coalition secretariat (demo)", "secretariat", "SA", OrgKind.SECRETARIAT)
@@ -198,7 +198,6 @@ def load_demo(hub: Hub, out: Console) -> None:
         if key.name == "demo" and key.revoked_us is None:
             accounts.revoke_key(key.id)
     new = accounts.create_key(admin.id, "demo")
-    host = "http://127.0.0.1:8000"
-    out.print(f"Ribat hub: {host}/   TAXII 2.1 discovery: {host}/taxii2/")
+    out.print(f"Ribat hub: {url}/   TAXII 2.1 discovery: {url}/taxii2/")
     out.print("admin API key (send as 'Authorization: Bearer <key>'):")
     print(new.secret)

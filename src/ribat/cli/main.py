@@ -419,7 +419,11 @@ def export(
 
 
 @app.command()
-def demo() -> None:
+def demo(
+    url: Annotated[str, typer.Option(help="Where the hub will be served, for the printed links.")] = (
+        "http://127.0.0.1:8000"
+    ),
+) -> None:
     """Initialise the database and load the demo coalition once (development mode only)."""
     from ribat.cli.demo import load_demo
 
@@ -428,7 +432,7 @@ def demo() -> None:
         err.print("[red]error:[/red] demo data is refused in production mode")
         raise typer.Exit(2)
     with _hub(migrate=True) as hub:
-        load_demo(hub, out)
+        load_demo(hub, out, url.rstrip("/"))
 
 
 def main() -> None:
