@@ -23,3 +23,32 @@ def test_sqlite_runs_in_wal_mode(tmp_path) -> None:  # type: ignore[no-untyped-d
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     db.dispose()
+
+
+def test_the_wal_is_checkpointed_off_the_request_path(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    db = Database(f"sqlite:///{tmp_path / 'w.db'}")
+    try:
+        with db.read() as conn:
+            assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
+        checkpointer = db._checkpointer
+        assert checkpointer is not None and checkpointer.is_alive()
+        ran = threading.Event()
+        original = checkpointer.checkpoint
+
+        def spy() -> None:
+            original()
+            ran.set()
+
+        checkpointer.checkpoint = spy  # type: ignore[method-assign]
+        checkpointer.threshold = 1
+        with db.write() as conn:
+            conn.exec_driver_sql("CREATE TABLE t (x)")
+            conn.exec_driver_sql("INSERT INTO t VALUES (1)")
+        assert ran.wait(10), "the background thread never checkpointed a grown WAL"
+        with db.read() as conn:
+            assert conn.exec_driver_sql("SELECT x FROM t").scalar() == 1
+    finally:
+        db.dispose()
+    assert db._checkpointer is None

@@ -149,3 +149,17 @@ def test_shared_tlp2_marking_files_agree_with_the_table(data_dir) -> None:  # ty
                 assert level is not None and level.label == obj["name"].upper()
                 seen += 1
     assert seen == 3
+
+
+def test_may_read_agrees_with_explain_everywhere() -> None:
+    import itertools
+
+    orgs = [None, AUTHOR_ORG, OTHER_ORG, "org-c"]
+    users = [None, "u-author", "u-out", "u-circle"]
+    circles = [frozenset(), frozenset({CIRCLE})]
+    named = [frozenset(), frozenset({OTHER_ORG}), frozenset({"org-c"})]
+    named_users = [frozenset(), frozenset({"u-out"})]
+    for tlp, org, user, vc, no, nc, nu in itertools.product(Tlp, orgs, users, circles, named, circles, named_users):
+        viewer = Viewer(user_id=user, org_id=org, circle_ids=vc)
+        aud = Audience(tlp, AUTHOR_ORG, "u-author", org_ids=no, circle_ids=nc, user_ids=nu)
+        assert may_read(viewer, aud) is explain(viewer, aud).allowed, (tlp, org, user, vc, no, nc, nu)

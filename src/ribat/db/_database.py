@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, MetaData, create_engine, event
@@ -26,9 +28,46 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
-    cur.execute("PRAGMA cache_size=-65536")
+    cur.execute("PRAGMA cache_size=-131072")
     cur.execute("PRAGMA temp_store=MEMORY")
     cur.close()
+
+
+class _Checkpointer(threading.Thread):
+    """Copies the SQLite write-ahead log into the database off the request path.
+
+    SQLite's automatic checkpoint runs inside whichever commit crosses the threshold,
+    and that commit then waits for the copy and its fsync (tens of milliseconds, every
+    few envelopes). This thread runs a PASSIVE checkpoint, which never blocks readers or
+    the writer, whenever the log has grown past ``threshold`` bytes.
+    """
+
+    def __init__(self, path: Path, threshold: int = 32 * 1024 * 1024, interval: float = 0.5) -> None:
+        super().__init__(name="ribat-wal-checkpoint", daemon=True)
+        self.path = path
+        self.wal = path.with_name(path.name + "-wal")
+        self.threshold = threshold
+        self.interval = interval
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.wait(self.interval):
+            try:
+                if self.wal.exists() and self.wal.stat().st_size > self.threshold:
+                    self.checkpoint()
+            except (OSError, sqlite3.Error):
+                continue  # the next round tries again; SQLite stays consistent either way
+
+    def checkpoint(self) -> None:
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        try:
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            conn.close()
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.join(timeout=5)
 
 
 class Database:
@@ -44,6 +83,7 @@ class Database:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         self._write_lock = threading.RLock()
+        self._checkpointer: _Checkpointer | None = None
         if self.is_sqlite:
             memory = url in ("sqlite://", "sqlite:///:memory:")
             kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
@@ -51,6 +91,15 @@ class Database:
                 kwargs["poolclass"] = StaticPool
             self.engine: Engine = create_engine(url, echo=echo, **kwargs)
             event.listen(self.engine, "connect", _sqlite_pragmas)
+            path = self.engine.url.database
+            if not memory and path:
+                self._checkpointer = _Checkpointer(Path(path))
+
+                @event.listens_for(self.engine, "connect")
+                def _no_autocheckpoint(dbapi_conn: Any, _record: Any) -> None:
+                    dbapi_conn.execute("PRAGMA wal_autocheckpoint=0")
+
+                self._checkpointer.start()
 
             # pysqlite's own transaction handling defers BEGIN; take control of it so
             # that write transactions can start with BEGIN IMMEDIATE.
@@ -84,4 +133,7 @@ class Database:
                 yield conn
 
     def dispose(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = None
         self.engine.dispose()

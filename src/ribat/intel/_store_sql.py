@@ -109,21 +109,24 @@ def _version_predicate(versions: Sequence[str], rule: ReadRule | None, *, one_co
     return and_(or_(*conds), first_copy) if conds else false()
 
 
+_TLPS = tuple(Tlp)
+
+
 def _row(r: Any, with_body: bool) -> StoredRow:
     return StoredRow(
-        pk=r.pk,
-        object_id=r.object_id,
-        type=r.type,
-        spec_version=r.spec_version,
-        version_us=r.version_us,
-        version_text=r.version_text,
-        date_added_us=r.date_added_us,
-        tlp=Tlp(r.tlp),
-        author_org_id=r.author_org_id,
-        author_user_id=r.author_user_id,
-        has_recipients=bool(r.has_recipients),
-        revoked=bool(r.revoked),
-        body=r.body if with_body else None,
+        r[0],
+        r[1],
+        r[2],
+        r[3],
+        r[4],
+        r[5],
+        r[6],
+        _TLPS[r[7]],
+        r[8],
+        r[9],
+        bool(r[10]),
+        bool(r[11]),
+        r[12] if with_body else None,
     )
 
 

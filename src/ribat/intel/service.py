@@ -26,6 +26,7 @@ from ribat.intel.tlp import (
     Tlp,
     Viewer,
     explain,
+    may_read,
     read_rule,
     tlp_from_marking_definition,
     tlp_of_object,
@@ -336,7 +337,7 @@ class Intel:
         recipients = self.store.recipients(need) if need else {}
         kept = []
         for r in rows:
-            if explain(viewer, _audience(r, recipients.get(r.pk, ()))).allowed:
+            if may_read(viewer, _audience(r, recipients.get(r.pk, ()))):
                 kept.append(r)
             else:
                 log.error("policy audit removed %s from a page for user %s", r.object_id, viewer.user_id)
@@ -370,10 +371,16 @@ class Intel:
         )
         last_position = rows[-1].date_added_us if rows else after
         rows = self._audited(viewer, rows)
-        metas = [_meta(r) for r in rows]
         bodies = [r.body or "" for r in rows] if with_bodies else []
         token = self.tokens.make(scope, last_position) if more and last_position is not None else None
-        return Page(metas, bodies, more, token)
+        return Page(
+            bodies=bodies,
+            more=more,
+            next=token,
+            first_added=format_us(rows[0].date_added_us) if rows else None,
+            last_added=format_us(rows[-1].date_added_us) if rows else None,
+            make_metas=lambda: [_meta(r) for r in rows],
+        )
 
     def objects(
         self,

@@ -7,8 +7,8 @@ contract suite in ``tests/intel/test_store_contract.py`` runs against every engi
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Protocol
+from dataclasses import dataclass
+from typing import NamedTuple, Protocol
 
 from ribat.intel.tlp import ReadRule, Tlp
 from ribat.intel.types import Collection, Grant, ObjectFilter, Status
@@ -34,8 +34,9 @@ class NewVersion:
     recipients: tuple[tuple[str, str], ...] = ()  # (kind, ref_id), kind in org|circle|user
 
 
-@dataclass(frozen=True)
-class StoredRow:
+class StoredRow(NamedTuple):
+    """One stored version as read back (a named tuple: pages build a thousand of them)."""
+
     pk: int
     object_id: str
     type: str
@@ -49,7 +50,6 @@ class StoredRow:
     has_recipients: bool
     revoked: bool
     body: str | None = None
-    recipients: tuple[tuple[str, str], ...] = field(default=())
 
 
 class IntelStore(Protocol):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from ribat.intel.tlp import Tlp
 
@@ -82,20 +84,23 @@ class ObjectFilter:
 
 @dataclass(frozen=True)
 class Page:
-    """A page of objects (or manifest entries, or versions) in date_added order."""
+    """A page of objects (or manifest entries, or versions) in date_added order.
 
-    metas: list[ObjectMeta]
-    bodies: list[str]  # JSON text per object, same order; empty for manifests
+    ``metas`` is built on first use: the objects endpoint serves bodies and needs only
+    the first and last ``date_added``, and a thousand metadata records cost more than
+    the query.
+    """
+
+    bodies: list[str]  # JSON text per object; empty for manifests and versions
     more: bool
     next: str | None
+    first_added: str | None
+    last_added: str | None
+    make_metas: Callable[[], list[ObjectMeta]] = field(repr=False, compare=False)
 
-    @property
-    def first_added(self) -> str | None:
-        return self.metas[0].date_added if self.metas else None
-
-    @property
-    def last_added(self) -> str | None:
-        return self.metas[-1].date_added if self.metas else None
+    @cached_property
+    def metas(self) -> list[ObjectMeta]:
+        return self.make_metas()
 
 
 @dataclass(frozen=True)
