@@ -81,6 +81,16 @@ class Settings(BaseSettings):
         description="Failed authentications allowed per client address per minute before 429.",
     )
 
+    session_hours: float = Field(
+        default=12.0,
+        gt=0,
+        le=24 * 30,
+        description=(
+            "How long a web-interface sign-in lasts, in hours. The session is a cookie signed "
+            "with the secret key (HttpOnly, SameSite=Lax, Secure in production mode)."
+        ),
+    )
+
     @field_validator("database_url")
     @classmethod
     def _normalise_postgres_url(cls, value: str) -> str:

@@ -60,6 +60,8 @@ def _is_country(code: str) -> bool:
 @functools.cache
 def _countries() -> frozenset[str]:
     return frozenset(code for code in Locale("en").territories if isinstance(code, str) and _is_country(code))
+
+
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _SHORT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
 MIN_PASSWORD = 10
@@ -303,6 +305,12 @@ class Accounts:
         user = self.get_user(user_ref)
         with self.db.write() as conn:
             conn.execute(update(t.users).where(t.users.c.id == user.id).values(is_active=active))
+
+    def set_locale(self, user_ref: str, locale: str | None) -> None:
+        """The user's language for the web interface (a Babel locale name), or None for the browser's."""
+        user = self.get_user(user_ref)
+        with self.db.write() as conn:
+            conn.execute(update(t.users).where(t.users.c.id == user.id).values(locale=locale))
 
     def has_admin(self) -> bool:
         with self.db.read() as conn:

@@ -21,6 +21,7 @@ from ribat.intel.types import (
     Status,
     StatusDetail,
 )
+from ribat.intel.workspace import SearchSpec, SqlWorkspace, Workspace
 
 __all__ = [
     "MEDIA_TYPE_STIX21",
@@ -35,11 +36,14 @@ __all__ = [
     "ObjectMeta",
     "Page",
     "PageTokens",
+    "SearchSpec",
     "SqlIntelStore",
+    "SqlWorkspace",
     "Status",
     "StatusDetail",
     "Tlp",
     "Viewer",
+    "Workspace",
     "explain",
     "may_read",
     "viewer_of",

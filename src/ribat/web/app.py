@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-from starlette.responses import HTMLResponse, JSONResponse
+from starlette.responses import JSONResponse
 
 from ribat import __version__
 from ribat.config import Settings
 from ribat.hub import Hub
 from ribat.web import errors
 from ribat.web.ratelimit import FailureLimiter
+from ribat.web.ui import mount_ui
 
 __all__ = ["create_app"]
 
@@ -32,19 +33,10 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> F
     app.state.auth_limiter = FailureLimiter(hub.settings.login_rate_limit)
     errors.install(app)
     app.include_router(taxii_router)
+    mount_ui(app, hub)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> JSONResponse:
         return JSONResponse({"status": "ok", "version": __version__})
-
-    @app.get("/", include_in_schema=False)
-    def home() -> HTMLResponse:
-        root = f"/taxii2/{hub.settings.taxii_api_root}/"
-        return HTMLResponse(
-            "<!doctype html><html lang=en><meta charset=utf-8><title>Ribat</title>"
-            f"<h1>{hub.settings.hub_title}</h1>"
-            f"<p>TAXII 2.1 discovery: <a href='/taxii2/'>/taxii2/</a>; API root <code>{root}</code>.</p>"
-            "<p>API reference: <a href='/api/docs'>/api/docs</a>.</p></html>"
-        )
 
     return app
