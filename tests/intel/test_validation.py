@@ -15,14 +15,11 @@ Four kinds of evidence:
 from __future__ import annotations
 
 import copy
-import json
 import uuid
-import warnings
 from pathlib import Path
 from typing import Any
 
 import pytest
-import stix2
 import stix2.properties as sp
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -32,50 +29,9 @@ from ribat.errors import StixValidationError
 from ribat.intel import validation
 from ribat.intel.upgrade import upgrade_to_21
 from ribat.intel.validation import validate_object
+from support import cti_files, load_cti, objects_in, stix2_accepts
 
 Obj = dict[str, Any]
-
-# The shared CTI data: ``<repo>/../shared/data/cti``. The ``data_dir`` fixture (tests/conftest.py)
-# skips a test when the directory is missing, and fails it when CI is set.
-CTI = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "cti"
-
-
-def cti_files(pattern: str) -> list[str]:
-    """The shared CTI files matching ``pattern``, relative to ``CTI`` (a placeholder if none)."""
-    found = sorted(str(p.relative_to(CTI)) for p in CTI.glob(pattern)) if CTI.is_dir() else []
-    return found or [f"missing:{pattern}"]
-
-
-def load_cti(data_dir: Path, relative: str) -> Any:
-    return json.loads((data_dir / "cti" / relative).read_text(encoding="utf-8"))
-
-
-def objects_in(data: Any) -> list[Obj]:
-    """Every STIX object in a bundle, envelope, array or medallion backend file."""
-    if isinstance(data, list):
-        return data
-    if "objects" in data:
-        return list(data["objects"])
-    if "type" in data:
-        return [data]
-    return [  # medallion's backend: API roots holding collections holding objects
-        obj
-        for root in data.values()
-        if isinstance(root, dict)
-        for collection in root.get("collections", [])
-        for obj in collection.get("objects", [])
-    ]
-
-
-def stix2_accepts(obj: Obj, version: str | None = None) -> bool:
-    """The oracle: does ``stix2.parse(obj, allow_custom=True)`` accept ``obj``?"""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            stix2.parse(copy.deepcopy(obj), allow_custom=True, version=version)
-        except Exception:
-            return False
-    return True
 
 
 def ident(obj_type: str, n: int = 1) -> str:

@@ -112,7 +112,8 @@ def _version_predicate(versions: Sequence[str], rule: ReadRule | None, *, one_co
 _TLPS = tuple(Tlp)
 
 
-def _row(r: Any, with_body: bool) -> StoredRow:
+def stored_row(r: Any, with_body: bool) -> StoredRow:
+    """A row selected as ``(*META_COLUMNS, body?)`` as a StoredRow."""
     return StoredRow(
         r[0],
         r[1],
@@ -130,7 +131,7 @@ def _row(r: Any, with_body: bool) -> StoredRow:
     )
 
 
-_META_COLUMNS = (
+META_COLUMNS = (
     o.c.pk,
     o.c.object_id,
     o.c.type,
@@ -435,7 +436,7 @@ class SqlIntelStore:
         with_bodies: bool,
         object_id: str | None = None,
     ) -> tuple[list[StoredRow], bool]:
-        columns = (*_META_COLUMNS, o.c.body) if with_bodies else _META_COLUMNS
+        columns = (*META_COLUMNS, o.c.body) if with_bodies else META_COLUMNS
         conds: list[ColumnElement[bool]] = [
             o.c.collection_id == collection_id,
             o.c.deleted_us.is_(None),
@@ -457,7 +458,7 @@ class SqlIntelStore:
         with self.db.read() as conn:
             rows = conn.execute(query).all()
         more = len(rows) > limit
-        return [_row(r, with_bodies) for r in rows[:limit]], more
+        return [stored_row(r, with_bodies) for r in rows[:limit]], more
 
     def recipients(self, pks: Sequence[int]) -> dict[int, tuple[tuple[str, str], ...]]:
         rec = t.object_recipients

@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, Select, func, select
 
 from ribat.db import Database
 from ribat.intel import _tables as t
-from ribat.intel._store_sql import _version_predicate, visibility
+from ribat.intel._store_sql import META_COLUMNS, _version_predicate, stored_row, visibility
 from ribat.intel.store import StoredRow
 from ribat.intel.tlp import ReadRule, Tlp
 
@@ -49,43 +49,11 @@ def _like_escape(text: str) -> str:
 
 
 def _columns() -> tuple[Any, ...]:
-    return (
-        o.c.pk,
-        o.c.collection_id,
-        o.c.object_id,
-        o.c.type,
-        o.c.spec_version,
-        o.c.version_us,
-        o.c.version_text,
-        o.c.date_added_us,
-        o.c.tlp,
-        o.c.author_org_id,
-        o.c.author_user_id,
-        o.c.has_recipients,
-        o.c.revoked,
-        o.c.body,
-    )
+    return (*META_COLUMNS, o.c.body, o.c.collection_id)
 
 
 def _to_row(r: Any) -> WorkspaceRow:
-    return WorkspaceRow(
-        StoredRow(
-            pk=r.pk,
-            object_id=r.object_id,
-            type=r.type,
-            spec_version=r.spec_version,
-            version_us=r.version_us,
-            version_text=r.version_text,
-            date_added_us=r.date_added_us,
-            tlp=Tlp(r.tlp),
-            author_org_id=r.author_org_id,
-            author_user_id=r.author_user_id,
-            has_recipients=bool(r.has_recipients),
-            revoked=bool(r.revoked),
-            body=r.body,
-        ),
-        r.collection_id,
-    )
+    return WorkspaceRow(stored_row(r, with_body=True), r.collection_id)
 
 
 class SqlWorkspace:
