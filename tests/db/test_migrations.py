@@ -47,6 +47,7 @@ def test_the_wal_is_checkpointed_off_the_request_path(tmp_path) -> None:  # type
             conn.exec_driver_sql("CREATE TABLE t (x)")
             conn.exec_driver_sql("INSERT INTO t VALUES (1)")
         assert ran.wait(10), "the background thread never checkpointed a grown WAL"
+        assert (tmp_path / "w.db-wal").stat().st_size == 0, "the log was not reset after the checkpoint"
         with db.read() as conn:
             assert conn.exec_driver_sql("SELECT x FROM t").scalar() == 1
     finally:

@@ -38,14 +38,21 @@ class _Checkpointer(threading.Thread):
 
     SQLite's automatic checkpoint runs inside whichever commit crosses the threshold,
     and that commit then waits for the copy and its fsync (tens of milliseconds, every
-    few envelopes). This thread runs a PASSIVE checkpoint, which never blocks readers or
-    the writer, whenever the log has grown past ``threshold`` bytes.
+    few envelopes). This thread does it instead, whenever the log has grown past
+    ``threshold`` bytes: first a PASSIVE checkpoint, which blocks nobody and copies most
+    of the log while writes go on; then, holding the process's write lock so that no
+    writer appends meanwhile, a TRUNCATE checkpoint that copies the rest and resets the
+    log to zero bytes. Without the second step a busy writer keeps the log from ever
+    rewinding, and it grows without bound.
     """
 
-    def __init__(self, path: Path, threshold: int = 32 * 1024 * 1024, interval: float = 0.5) -> None:
+    def __init__(
+        self, path: Path, write_lock: threading.RLock, threshold: int = 32 * 1024 * 1024, interval: float = 0.5
+    ) -> None:
         super().__init__(name="ribat-wal-checkpoint", daemon=True)
         self.path = path
         self.wal = path.with_name(path.name + "-wal")
+        self.write_lock = write_lock
         self.threshold = threshold
         self.interval = interval
         self.stopped = threading.Event()
@@ -62,6 +69,8 @@ class _Checkpointer(threading.Thread):
         conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         try:
             conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            with self.write_lock:
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:
             conn.close()
 
@@ -93,7 +102,7 @@ class Database:
             event.listen(self.engine, "connect", _sqlite_pragmas)
             path = self.engine.url.database
             if not memory and path:
-                self._checkpointer = _Checkpointer(Path(path))
+                self._checkpointer = _Checkpointer(Path(path), self._write_lock)
 
                 @event.listens_for(self.engine, "connect")
                 def _no_autocheckpoint(dbapi_conn: Any, _record: Any) -> None:

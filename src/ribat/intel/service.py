@@ -515,8 +515,13 @@ def _version_text(obj: Mapping[str, Any]) -> str | None:
     return None
 
 
+_NOBODY: frozenset[str] = frozenset()
+
+
 def _audience(row: StoredRow, recipients: Iterable[tuple[str, str]]) -> Audience:
     recipients = tuple(recipients)
+    if not recipients:
+        return Audience(row.tlp, row.author_org_id, row.author_user_id, _NOBODY, _NOBODY, _NOBODY)
     return Audience(
         tlp=row.tlp,
         author_org_id=row.author_org_id,

@@ -1,0 +1,53 @@
+"""The benchmark harness runs end to end in ``--quick`` mode (real ``ribat serve`` and medallion).
+
+Excluded from ``make test`` (slow); run by ``make bench`` before the benchmark itself.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+def test_quick_benchmark_measures_both_servers_and_updates_the_results_file(tmp_path: Path) -> None:
+    results_md = tmp_path / "RESULTS.md"
+    results_md.write_text(
+        "# Results\n\nHand-written method.\n\n<!-- bench:results:start -->\nstale section\n<!-- bench:results:end -->\n"
+    )
+    raw = tmp_path / "results.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--out", str(results_md), "--json", str(raw)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+
+    (data,) = json.loads(raw.read_text())["runs"]
+    by_name = {s["name"]: s for s in data["servers"]}
+    assert set(by_name) == {"Ribat (SQLite)", "medallion"}
+    ribat = by_name["Ribat (SQLite)"]
+    assert [r["size"] for r in ribat["results"]] == data["options"]["sizes"]
+    for r in ribat["results"]:
+        assert r["post"]["median_rate"] > 0
+        assert len(r["get"]["seconds"]) >= 3
+        assert r["get"]["objects_per_page"] > 0
+        assert r["peak_rss"] > 0
+    medallion = by_name["medallion"]
+    assert medallion["results"], "medallion measured at least the smallest size"
+    assert medallion["results"][0]["post"]["median_rate"] > 0
+
+    text = results_md.read_text()
+    assert text.startswith("# Results\n\nHand-written method.")
+    assert "stale section" not in text
+    assert "### Ingest" in text and "### GET page" in text and "### Targets" in text
+    assert "| 1k |" in done.stdout
