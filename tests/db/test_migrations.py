@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
@@ -53,3 +54,17 @@ def test_the_wal_is_checkpointed_off_the_request_path(tmp_path) -> None:  # type
     finally:
         db.dispose()
     assert db._checkpointer is None
+
+
+@pytest.mark.postgres
+def test_statistics_are_refreshed_after_a_bulk_load_on_postgresql(postgres_url: str) -> None:
+    db = Database(postgres_url)
+    try:
+        db.refresh_statistics()
+        with db.read() as conn:
+            analysed = conn.exec_driver_sql(
+                "SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables WHERE relname = 'stix_objects'"
+            ).scalar()
+        assert analysed is True
+    finally:
+        db.dispose()

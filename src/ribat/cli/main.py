@@ -376,6 +376,8 @@ def import_files(
                         totals["failed"] += 1
                         failures.append((path.name, f.id, f.message or ""))
                     progress.advance(task, len(batch))
+        if totals["stored"]:
+            hub.db.refresh_statistics()
         for name, object_id, reason in failures:
             err.print(f"[yellow]failed[/yellow] {name}: {object_id}: {reason}")
         out.print(f"stored {totals['stored']}, already present {totals['duplicates']}, failed {totals['failed']}")

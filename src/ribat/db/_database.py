@@ -141,6 +141,17 @@ class Database:
             with self.engine.connect() as conn, conn.begin():
                 yield conn
 
+    def refresh_statistics(self) -> None:
+        """Let the query planner see the data after a bulk load (``ANALYZE`` on
+        PostgreSQL, ``PRAGMA optimize`` on SQLite). Without statistics PostgreSQL may plan
+        the ingest's existence check as a scan of the whole collection."""
+        if self.is_sqlite:
+            with self.write() as conn:
+                conn.exec_driver_sql("PRAGMA optimize")
+            return
+        with self.engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
+
     def dispose(self) -> None:
         if self._checkpointer is not None:
             self._checkpointer.stop()
