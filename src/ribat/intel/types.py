@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import NamedTuple
 
 from ribat.intel.tlp import Tlp
 
@@ -103,8 +104,10 @@ class Page:
         return self.make_metas()
 
 
-@dataclass(frozen=True)
-class StatusDetail:
+class StatusDetail(NamedTuple):
+    """One object's outcome in a status resource (a named tuple: an envelope makes a
+    thousand of them)."""
+
     id: str
     version: str
     message: str | None = None
