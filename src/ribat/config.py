@@ -91,6 +91,14 @@ class Settings(BaseSettings):
         ),
     )
 
+    warninglists_dir: Path | None = Field(
+        default=None,
+        description=(
+            "Directory of MISP warninglists (one `<name>/list.json` per list, as in the "
+            "misp-warninglists repository) used by `ribat check`. Unset means none configured."
+        ),
+    )
+
     @field_validator("database_url")
     @classmethod
     def _normalise_postgres_url(cls, value: str) -> str:

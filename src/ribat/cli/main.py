@@ -25,6 +25,7 @@ from ribat.db import current_revision, upgrade
 from ribat.errors import RibatError
 from ribat.hub import Hub
 from ribat.intel import Grant, ObjectFilter, Tlp
+from ribat.intel.warninglists import load_directory
 
 app = typer.Typer(help="Ribat: a coalition's cybersecurity hub.", no_args_is_help=True, add_completion=False)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
@@ -418,6 +419,38 @@ def export(
             fh.write(b"]}")
         tmp.replace(out_file)
         out.print(f"wrote {count} objects to {out_file}")
+
+
+@app.command()
+def check(
+    values: Annotated[list[str], typer.Argument(help="Values to check: IPs, networks, domains, URLs, hashes...")],
+    lists: Annotated[
+        Path | None,
+        typer.Option("--lists", help="Directory of MISP warninglists (default: RIBAT_WARNINGLISTS_DIR)."),
+    ] = None,
+) -> None:
+    """Say which MISP warninglists each value hits (name, type, matching entry)."""
+    directory = lists if lists is not None else Settings().warninglists_dir
+    if directory is None:
+        err.print("[red]error:[/red] no warninglists configured: pass --lists DIR or set RIBAT_WARNINGLISTS_DIR")
+        raise typer.Exit(2)
+    if not directory.is_dir():
+        err.print(f"[red]error:[/red] warninglists directory {directory} does not exist")
+        raise typer.Exit(2)
+    loaded = load_directory(directory)
+    for problem in loaded.problems:
+        err.print(f"warning: {problem}", markup=False, highlight=False)
+    if not loaded.index.lists:
+        err.print(f"[red]error:[/red] no warninglist loaded from {directory} (expected */list.json)")
+        raise typer.Exit(2)
+    for value in values:
+        hits = loaded.index.hits(value)
+        if not hits:
+            out.print(f"{value}: no list", markup=False, highlight=False)
+            continue
+        out.print(f"{value}:", markup=False, highlight=False)
+        for hit in hits:
+            out.print(f"  {hit.list_name} ({hit.list_type}): {hit.matched_entry}", markup=False, highlight=False)
 
 
 @app.command()
