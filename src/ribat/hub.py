@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import ribat.feeds._tables
+import ribat.formats._tables  # noqa: F401  (their tables join the metadata)
 from ribat.accounts import Accounts
 from ribat.config import Settings, new_secret_key
 from ribat.db import Database, upgrade

@@ -110,3 +110,29 @@ statuses = Table(
     Column("failures", Text, nullable=False),
     Column("pendings", Text, nullable=False),
 )
+
+# The correlation index: the normalised observable values of each stored version
+# (``ribat.intel.observables``). ``value`` is the normalised value (long values end in a
+# digest, so that the index stays within a B-tree page); ``range_key`` orders values for
+# containment look-ups: the fixed-width hex start address of an IP network, and the
+# reversed labels of a domain (``com.example.www.``), so that sub-domains are a prefix range.
+observables = Table(
+    "observables",
+    metadata,
+    Column("object_pk", BigInteger().with_variant(Integer, "sqlite"), ForeignKey("stix_objects.pk"), primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("value", String(520), primary_key=True),
+    Column("range_key", String(300), nullable=True),
+    Index("ix_observables_value", "kind", "value"),
+    Index("ix_observables_range", "kind", "range_key"),
+)
+
+# Warninglist hits found at ingest: which list an indicator's value hit, and the entry.
+warninglist_hits = Table(
+    "warninglist_hits",
+    metadata,
+    Column("object_pk", BigInteger().with_variant(Integer, "sqlite"), ForeignKey("stix_objects.pk"), primary_key=True),
+    Column("list_name", String(200), primary_key=True),
+    Column("value", String(520), primary_key=True),
+    Column("entry", String(520), nullable=False),
+)

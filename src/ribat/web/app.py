@@ -18,6 +18,7 @@ __all__ = ["create_app"]
 def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> FastAPI:
     """Build the hub's web application. ``hub`` lets tests share one already opened."""
     from ribat.taxii import router as taxii_router
+    from ribat.web.api import router as api_router
 
     if hub is None:
         hub = Hub.open(settings or Settings())
@@ -33,6 +34,7 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> F
     app.state.auth_limiter = FailureLimiter(hub.settings.login_rate_limit)
     errors.install(app)
     app.include_router(taxii_router)
+    app.include_router(api_router)
     mount_ui(app, hub)
 
     @app.get("/healthz", include_in_schema=False)

@@ -1,0 +1,3 @@
+"""Tables of the feeds context."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Tables of the formats context."""
+
+from __future__ import annotations

@@ -1,0 +1,19 @@
+"""The hub's JSON API beyond TAXII (``/api/v1``): related items, imports, exports, feeds.
+
+Every endpoint authenticates like TAXII (HTTP Basic or a Bearer API key) and answers
+errors with the JSON error shape of ``ribat.web.errors``.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from ribat.web.api import exports, feeds, imports, related
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/v1")
+router.include_router(related.router)
+router.include_router(imports.router)
+router.include_router(exports.router)
+router.include_router(feeds.router)
