@@ -95,7 +95,19 @@ class Settings(BaseSettings):
         default=None,
         description=(
             "Directory of MISP warninglists (one `<name>/list.json` per list, as in the "
-            "misp-warninglists repository) used by `ribat check`. Unset means none configured."
+            "misp-warninglists repository). Indicators that hit a list are flagged at ingest, "
+            "detection exports leave them out, and `ribat check` reports hits. Unset means none configured."
+        ),
+    )
+
+    correlation_cap: int = Field(
+        default=200,
+        ge=1,
+        le=100_000,
+        description=(
+            "Per-value cap of the correlation look-up: a value related to more readable objects than this "
+            "(a public resolver, a popular domain) is reported as over-correlating, with its count, "
+            "instead of listing the objects."
         ),
     )
 

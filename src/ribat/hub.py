@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import ribat.feeds._tables
@@ -10,6 +11,9 @@ from ribat.accounts import Accounts
 from ribat.config import Settings, new_secret_key
 from ribat.db import Database, upgrade
 from ribat.intel import Intel, PageTokens, SqlIntelStore, Tlp
+from ribat.intel.warninglists import load_directory
+
+log = logging.getLogger(__name__)
 
 __all__ = ["Hub"]
 
@@ -32,6 +36,12 @@ class Hub:
             upgrade(db.engine)
         accounts = Accounts(db)
         secret = settings.secret_key or accounts.hub_secret("secret_key", new_secret_key)
+        warninglists = None
+        if settings.warninglists_dir is not None:
+            loaded = load_directory(settings.warninglists_dir)
+            for problem in loaded.problems:
+                log.warning("warninglists: %s", problem)
+            warninglists = loaded.index
         intel = Intel(
             SqlIntelStore(db),
             accounts,
@@ -39,6 +49,8 @@ class Hub:
             page_size_cap=settings.page_size_cap,
             default_page_size=min(settings.default_page_size, settings.page_size_cap),
             default_tlp=Tlp.parse(settings.default_tlp),
+            warninglists=warninglists,
+            correlation_cap=settings.correlation_cap,
         )
         return cls(settings, db, accounts, intel, secret)
 

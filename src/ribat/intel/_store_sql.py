@@ -329,8 +329,10 @@ class SqlIntelStore:
                     bodies[(author, oid, body)] = (pk, deleted is not None)
 
             stamp = max(last, now_us - 1)
+            first_stamp = stamp + 1
             rows: list[tuple[Any, ...]] = []
             with_recipients: list[tuple[int, tuple[tuple[str, str], ...]]] = []
+            with_index: list[tuple[int, NewVersion]] = []
             replaced: list[int] = []
             outcomes: list[bool] = []
             seen_in_batch: set[tuple[str | None, str, Any]] = set()
@@ -373,23 +375,31 @@ class SqlIntelStore:
                 )
                 if v.recipients:
                     with_recipients.append((stamp, v.recipients))
+                if v.observables or v.warnings:
+                    with_index.append((stamp, v))
                 outcomes.append(True)
 
             for chunk in _chunks(replaced):
-                conn.execute(delete(t.object_recipients).where(t.object_recipients.c.object_pk.in_(chunk)))
+                for side in (t.object_recipients, t.observables, t.warninglist_hits):
+                    conn.execute(delete(side).where(side.c.object_pk.in_(chunk)))
                 conn.execute(delete(o).where(o.c.pk.in_(chunk)))
             if rows:
                 self._bulk_insert(conn, rows)
+            pks: dict[int, int] = {}
+            if with_recipients or with_index:
+                # The rows just inserted hold the date_added stamps first_stamp..stamp.
+                for pk, added in conn.execute(
+                    select(o.c.pk, o.c.date_added_us).where(
+                        o.c.collection_id == collection_id,
+                        o.c.date_added_us >= first_stamp,
+                        o.c.date_added_us <= stamp,
+                    )
+                ):
+                    pks[added] = pk
+            if with_index:
+                self._insert_index(conn, pks, with_index)
             if with_recipients:
                 by_stamp = dict(with_recipients)
-                pks: dict[int, int] = {}
-                for chunk in _chunks(sorted(by_stamp)):
-                    for pk, added in conn.execute(
-                        select(o.c.pk, o.c.date_added_us).where(
-                            o.c.collection_id == collection_id, o.c.date_added_us.in_(chunk)
-                        )
-                    ):
-                        pks[added] = pk
                 conn.execute(
                     insert(t.object_recipients),
                     [
@@ -438,6 +448,35 @@ class SqlIntelStore:
                 f"AND object_id IN ({', '.join('?' * len(chunk))}) AND author_org_id IN ({author_marks})"
             )
             yield from conn.exec_driver_sql(sql, (collection_id, *chunk, *authors))
+
+    def _insert_index(self, conn: Connection, pks: Mapping[int, int], versions: list[tuple[int, NewVersion]]) -> None:
+        """The correlation index and warninglist rows of freshly inserted versions."""
+        index_rows = [(pks[s], kind, value, key) for s, v in versions for kind, value, key in v.observables]
+        warning_rows = [(pks[s], name, value, entry) for s, v in versions for name, value, entry in v.warnings]
+        mark = "?" if self.db.is_sqlite else "%s"
+        if index_rows:
+            if self.db.is_sqlite:
+                conn.exec_driver_sql(
+                    f"INSERT INTO {t.observables.name} (object_pk, kind, value, range_key) "  # noqa: S608
+                    f"VALUES ({mark}, {mark}, {mark}, {mark})",
+                    index_rows,
+                )
+            else:
+                cursor = conn.connection.cursor()
+                try:
+                    with cursor.copy(
+                        f"COPY {t.observables.name} (object_pk, kind, value, range_key) FROM STDIN"
+                    ) as copy:
+                        for row in index_rows:
+                            copy.write_row(row)
+                finally:
+                    cursor.close()
+        if warning_rows:
+            conn.exec_driver_sql(
+                f"INSERT INTO {t.warninglist_hits.name} (object_pk, list_name, value, entry) "  # noqa: S608
+                f"VALUES ({mark}, {mark}, {mark}, {mark})",
+                warning_rows,
+            )
 
     def _bulk_insert(self, conn: Connection, rows: list[tuple[Any, ...]]) -> None:
         """Insert object rows through the driver: ``executemany`` on SQLite, ``COPY`` on

@@ -18,6 +18,7 @@ from ribat.errors import (
     ValidationError,
 )
 from ribat.intel.envelope import read_envelope
+from ribat.intel.observables import indexed, observables_of
 from ribat.intel.paging import PageTokens
 from ribat.intel.store import IntelStore, NewVersion, StoredRow
 from ribat.intel.tlp import (
@@ -40,6 +41,7 @@ from ribat.intel.types import (
     Status,
     StatusDetail,
 )
+from ribat.intel.warninglists import WarninglistIndex
 
 __all__ = ["SHARE_EXTENSION", "Intel", "viewer_of"]
 
@@ -79,6 +81,8 @@ class Intel:
         page_size_cap: int = 1000,
         default_page_size: int = 100,
         default_tlp: Tlp = Tlp.AMBER,
+        warninglists: WarninglistIndex | None = None,
+        correlation_cap: int = 200,
         now: Clock = now_us,
         new_id: NewId = new_uuid,
     ) -> None:
@@ -88,6 +92,8 @@ class Intel:
         self.page_size_cap = page_size_cap
         self.default_page_size = default_page_size
         self.default_tlp = default_tlp
+        self.warninglists = warninglists
+        self.correlation_cap = correlation_cap
         self.now = now
         self.new_id = new_id
 
@@ -297,8 +303,8 @@ class Intel:
             user_id=principal.user.id,
         )
 
-    @staticmethod
     def _new_version(
+        self,
         obj: dict[str, Any],
         principal: Principal,
         collection: Collection,
@@ -308,6 +314,16 @@ class Intel:
         text = _version_text(obj)
         version_us = parse_timestamp_us(text) if text else None
         tlp = tlp_of_object(obj, markings)
+        found = observables_of(obj)
+        warnings: tuple[tuple[str, str, str], ...] = ()
+        if found and self.warninglists is not None and obj["type"] == "indicator":
+            warnings = tuple(
+                {
+                    (hit.list_name, o.value, hit.matched_entry[:520]): None
+                    for o in found
+                    for hit in self.warninglists.hits(o.value)
+                }
+            )
         return NewVersion(
             object_id=obj["id"],
             type=obj["type"],
@@ -320,6 +336,8 @@ class Intel:
             revoked=obj.get("revoked") is True,
             body=orjson.dumps(obj).decode(),
             recipients=recipients,
+            observables=tuple(indexed(found)),
+            warnings=warnings,
         )
 
     # -- reading ------------------------------------------------------------------------

@@ -32,6 +32,10 @@ class NewVersion:
     revoked: bool
     body: str
     recipients: tuple[tuple[str, str], ...] = ()  # (kind, ref_id), kind in org|circle|user
+    # The correlation index rows of this version: (kind, normalised value, range key).
+    observables: tuple[tuple[str, str, str | None], ...] = ()
+    # Warninglist hits of an indicator: (list name, value, matching entry).
+    warnings: tuple[tuple[str, str, str], ...] = ()
 
 
 class StoredRow(NamedTuple):
