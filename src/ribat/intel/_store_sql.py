@@ -18,6 +18,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    tuple_,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -26,7 +27,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from ribat.clock import format_us, parse_timestamp_us
 from ribat.db import Database
 from ribat.intel import _tables as t
-from ribat.intel.store import NewVersion, StoredRow
+from ribat.intel.store import CorrelatedRow, FlaggedRow, NewVersion, StoredRow
 from ribat.intel.tlp import ReadRule, Tlp
 from ribat.intel.types import Collection, Grant, ObjectFilter, Status, StatusDetail
 
@@ -568,6 +569,109 @@ class SqlIntelStore:
             for chunk in _chunks(pks):
                 conn.execute(update(o).where(o.c.pk.in_(chunk)).values(deleted_us=now_us))
         return len(pks)
+
+    # -- correlation ---------------------------------------------------------------------
+
+    def correlate(
+        self,
+        collection_ids: Sequence[str],
+        rule: ReadRule,
+        exact: Sequence[tuple[str, str]],
+        ranges: Sequence[tuple[str, str, str]],
+        cap: int,
+        *,
+        exclude_object_id: str | None = None,
+        count_limit: int = 100_000,
+    ) -> tuple[list[CorrelatedRow], dict[tuple[str, str], int]]:
+        """Index rows of the newest readable version of each object that match an exact
+        ``(kind, value)`` or a ``(kind, low, high)`` range-key probe, in readable collections.
+
+        Returns the rows, and the values over ``cap`` readable objects with their readable count
+        (capped at ``count_limit``) instead of their rows."""
+        if not collection_ids or (not exact and not ranges):
+            return [], {}
+        ob = t.observables
+        probe_conds: list[ColumnElement[bool]] = []
+        if exact:
+            probe_conds.append(tuple_(ob.c.kind, ob.c.value).in_(list(exact)))
+        for kind, low, high in ranges:
+            probe_conds.append(and_(ob.c.kind == kind, ob.c.range_key >= low, ob.c.range_key <= high))
+        readable = [
+            o.c.collection_id.in_(list(collection_ids)),
+            o.c.deleted_us.is_(None),
+            visibility(rule),
+            _version_predicate(["last"], rule),
+        ]
+        if exclude_object_id is not None:
+            readable.append(o.c.object_id != exclude_object_id)
+        joined = ob.join(o, o.c.pk == ob.c.object_pk)
+        with self.db.read() as conn:
+            # Raw (unfiltered) counts are cheap, index-only; they are never shown, only used to
+            # pick the values that need a readable count before their rows are fetched.
+            raw = conn.execute(
+                select(ob.c.kind, ob.c.value, func.count())
+                .where(or_(*probe_conds))
+                .group_by(ob.c.kind, ob.c.value)
+                .limit(10_000)
+            ).all()
+            small = [(k, v) for k, v, n in raw if n <= cap]
+            over: dict[tuple[str, str], int] = {}
+            for k, v, n in raw:
+                if n <= cap:
+                    continue
+                inner = select(o.c.pk).select_from(joined).where(ob.c.kind == k, ob.c.value == v, *readable)
+                visible = conn.execute(
+                    select(func.count()).select_from(inner.limit(count_limit).subquery())
+                ).scalar_one()
+                if visible > cap:
+                    over[(k, v)] = visible
+                elif visible:
+                    small.append((k, v))
+            rows: list[CorrelatedRow] = []
+            for chunk in _chunks(small):
+                query = (
+                    select(ob.c.kind, ob.c.value, *META_COLUMNS, o.c.collection_id, o.c.body)
+                    .select_from(joined)
+                    .where(tuple_(ob.c.kind, ob.c.value).in_(list(chunk)), *readable)
+                    .order_by(ob.c.kind, ob.c.value, o.c.date_added_us.desc())
+                )
+                for r in conn.execute(query):
+                    rows.append(CorrelatedRow(r[0], r[1], r[-2], stored_row((*r[2:-2], r[-1]), True)))
+        return rows, over
+
+    def warninglist_hits(
+        self,
+        collection_ids: Sequence[str],
+        rule: ReadRule,
+        *,
+        object_ids: Sequence[str] | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[FlaggedRow]:
+        """Warninglist hits of the newest readable version of each object, newest first."""
+        if not collection_ids:
+            return []
+        w = t.warninglist_hits
+        conds = [
+            o.c.collection_id.in_(list(collection_ids)),
+            o.c.deleted_us.is_(None),
+            visibility(rule),
+            _version_predicate(["last"], rule),
+        ]
+        if object_ids is not None:
+            conds.append(o.c.object_id.in_(list(object_ids)))
+        query = (
+            select(w.c.list_name, w.c.value, w.c.entry, *META_COLUMNS, o.c.collection_id, o.c.body)
+            .select_from(w.join(o, o.c.pk == w.c.object_pk))
+            .where(*conds)
+            .order_by(o.c.date_added_us.desc(), w.c.list_name, w.c.value)
+            .limit(limit)
+            .offset(offset)
+        )
+        with self.db.read() as conn:
+            return [
+                FlaggedRow(r[0], r[1], r[2], r[-2], stored_row((*r[3:-2], r[-1]), True)) for r in conn.execute(query)
+            ]
 
     def object_count(self, collection_id: str) -> int:
         with self.db.read() as conn:

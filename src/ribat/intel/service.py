@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,8 +18,9 @@ from ribat.errors import (
     StixValidationError,
     ValidationError,
 )
+from ribat.intel.correlation import Relation, plan, relation_of
 from ribat.intel.envelope import read_envelope
-from ribat.intel.observables import indexed, observables_of
+from ribat.intel.observables import Observable, classify, indexed, observables_of
 from ribat.intel.paging import PageTokens
 from ribat.intel.store import IntelStore, NewVersion, StoredRow
 from ribat.intel.tlp import (
@@ -34,10 +36,14 @@ from ribat.intel.tlp import (
 )
 from ribat.intel.types import (
     Collection,
+    Correlation,
+    Flagged,
     Grant,
     ObjectFilter,
     ObjectMeta,
+    OverCorrelation,
     Page,
+    RelatedItem,
     Status,
     StatusDetail,
 )
@@ -317,13 +323,12 @@ class Intel:
         found = observables_of(obj)
         warnings: tuple[tuple[str, str, str], ...] = ()
         if found and self.warninglists is not None and obj["type"] == "indicator":
-            warnings = tuple(
-                {
-                    (hit.list_name, o.value, hit.matched_entry[:520]): None
-                    for o in found
-                    for hit in self.warninglists.hits(o.value)
-                }
-            )
+            # One hit per list: a URL's host is indexed beside the URL and would hit again.
+            first: dict[str, tuple[str, str, str]] = {}
+            for o in found:
+                for hit in self.warninglists.hits(o.value):
+                    first.setdefault(hit.list_name, (hit.list_name, o.value, hit.matched_entry[:520]))
+            warnings = tuple(first.values())
         return NewVersion(
             object_id=obj["id"],
             type=obj["type"],
@@ -339,6 +344,128 @@ class Intel:
             observables=tuple(indexed(found)),
             warnings=warnings,
         )
+
+    # -- correlation --------------------------------------------------------------------
+
+    def related(self, principal: Principal | None, query: str, *, limit: int = 500) -> Correlation:
+        """What the principal may read that is related to ``query``: a value (an address or
+        network, a domain, a URL, an e-mail address, a hash) or the id of an object it may
+        read, whose observables are then asked about (see ``ribat.intel.correlation``).
+
+        Only the newest readable version of each object in a readable collection is
+        considered, so an answer never reveals an object the principal may not read."""
+        query = query.strip()
+        if not query:
+            raise ValidationError("query", "must not be empty")
+        readable = [c for c in self.collections(principal) if c.can_read]
+        viewer = viewer_of(principal)
+        exclude: str | None = None
+        if _looks_like_id(query):
+            asked = self._observables_of_object(principal, readable, query)
+            exclude = query
+        else:
+            found = classify(query)
+            if found is None:
+                raise ValidationError(
+                    "query", "not an IP address or network, domain, URL, e-mail address, hash or object id"
+                )
+            asked = [found]
+        probes = plan(asked)
+        rows, over = self.store.correlate(
+            [c.id for c in readable],
+            read_rule(viewer),
+            probes.exact,
+            [(p.kind, p.low or "", p.high or "") for p in probes.ranges],
+            self.correlation_cap,
+            exclude_object_id=exclude,
+        )
+        audited = set(r.pk for r in self._audited(viewer, [c.row for c in rows]))
+        best: dict[tuple[str, str], RelatedItem] = {}
+        order = list(Relation)
+        for c in rows:
+            if c.row.pk not in audited:
+                continue
+            relation = relation_of(probes.asked, Observable(c.kind, c.value))
+            if relation is None:
+                continue
+            key = (c.collection_id, c.row.object_id)
+            prior = best.get(key)
+            if prior is not None and order.index(Relation(prior.relation)) <= order.index(relation):
+                continue
+            best[key] = RelatedItem(
+                relation=relation.value,
+                kind=c.kind,
+                value=c.value,
+                collection_id=c.collection_id,
+                object_id=c.row.object_id,
+                type=c.row.type,
+                name=_name_of(c.row.body),
+                tlp=c.row.tlp,
+                version=c.row.version_text,
+            )
+        items = sorted(best.values(), key=lambda i: (order.index(Relation(i.relation)), i.kind, i.value, i.object_id))
+        return Correlation(
+            query=query,
+            asked=tuple((o.kind, o.value) for o in probes.asked),
+            items=items[:limit],
+            over_correlating=[OverCorrelation(k, v, n) for (k, v), n in sorted(over.items())],
+        )
+
+    def warninglist_flags(
+        self, principal: Principal | None, object_ids: Sequence[str]
+    ) -> dict[str, list[tuple[str, str, str]]]:
+        """``object id -> [(list name, value, matching entry)]`` for the readable objects among
+        ``object_ids`` whose newest readable version was flagged at ingest."""
+        rows = self._flagged(principal, object_ids=list(object_ids), limit=10_000, offset=0)
+        flags: dict[str, list[tuple[str, str, str]]] = {}
+        for f in rows:
+            flags.setdefault(f.object_id, []).append((f.list_name, f.value, f.entry))
+        return flags
+
+    def flagged(self, principal: Principal | None, *, limit: int = 50, offset: int = 0) -> list[Flagged]:
+        """The newest warninglist hits in what the principal may read (the UI's hits page)."""
+        if limit < 1 or offset < 0:
+            raise ValidationError("limit", "must be positive (and the offset not negative)")
+        return self._flagged(principal, object_ids=None, limit=min(limit, self.page_size_cap), offset=offset)
+
+    def _flagged(
+        self, principal: Principal | None, *, object_ids: list[str] | None, limit: int, offset: int
+    ) -> list[Flagged]:
+        readable = [c.id for c in self.collections(principal) if c.can_read]
+        viewer = viewer_of(principal)
+        rows = self.store.warninglist_hits(
+            readable, read_rule(viewer), object_ids=object_ids, limit=limit, offset=offset
+        )
+        audited = {r.pk for r in self._audited(viewer, [f.row for f in rows])}
+        return [
+            Flagged(
+                list_name=f.list_name,
+                value=f.value,
+                entry=f.entry,
+                collection_id=f.collection_id,
+                object_id=f.row.object_id,
+                type=f.row.type,
+                name=_name_of(f.row.body),
+                tlp=f.row.tlp,
+                date_added=format_us(f.row.date_added_us),
+            )
+            for f in rows
+            if f.row.pk in audited
+        ]
+
+    def _observables_of_object(
+        self, principal: Principal | None, readable: Sequence[Collection], object_id: str
+    ) -> list[Observable]:
+        found: dict[Observable, None] = {}
+        seen = False
+        for c in readable:
+            page = self.object(principal, c.id, object_id, ObjectFilter(versions=("last",)))
+            for body in page.bodies:
+                seen = True
+                found.update(dict.fromkeys(observables_of(orjson.loads(body))))
+        if not seen:
+            raise NotFoundError("object", object_id)
+        return list(found)
 
     # -- reading ------------------------------------------------------------------------
 
@@ -562,3 +689,24 @@ def _meta(row: StoredRow) -> ObjectMeta:
         author_org_id=row.author_org_id,
         revoked=row.revoked,
     )
+
+
+_ID_SHAPE = re.compile(r"[a-z0-9][a-z0-9-]*--[0-9a-fA-F-]{36}")
+
+
+def _looks_like_id(text: str) -> bool:
+    return _ID_SHAPE.fullmatch(text) is not None
+
+
+def _name_of(body: str | None) -> str:
+    if not body:
+        return ""
+    try:
+        obj = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return ""
+    for key in ("name", "value", "pattern"):
+        value = obj.get(key)
+        if isinstance(value, str):
+            return value[:200]
+    return ""

@@ -13,7 +13,7 @@ from typing import NamedTuple, Protocol
 from ribat.intel.tlp import ReadRule, Tlp
 from ribat.intel.types import Collection, Grant, ObjectFilter, Status
 
-__all__ = ["IntelStore", "NewVersion", "StoredRow"]
+__all__ = ["CorrelatedRow", "FlaggedRow", "IntelStore", "NewVersion", "StoredRow"]
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,25 @@ class StoredRow(NamedTuple):
     has_recipients: bool
     revoked: bool
     body: str | None = None
+
+
+class CorrelatedRow(NamedTuple):
+    """An index row found by a correlation probe, and the version it belongs to."""
+
+    kind: str
+    value: str
+    collection_id: str
+    row: StoredRow
+
+
+class FlaggedRow(NamedTuple):
+    """A warninglist hit recorded at ingest, and the version it belongs to."""
+
+    list_name: str
+    value: str
+    entry: str
+    collection_id: str
+    row: StoredRow
 
 
 class IntelStore(Protocol):
@@ -114,6 +133,34 @@ class IntelStore(Protocol):
     ) -> int:
         """Turn the matching visible versions (of ``author_org_id``'s, when given) into
         tombstones; returns how many."""
+        ...
+
+    def correlate(
+        self,
+        collection_ids: Sequence[str],
+        rule: ReadRule,
+        exact: Sequence[tuple[str, str]],
+        ranges: Sequence[tuple[str, str, str]],
+        cap: int,
+        *,
+        exclude_object_id: str | None = None,
+        count_limit: int = 100_000,
+    ) -> tuple[list[CorrelatedRow], dict[tuple[str, str], int]]:
+        """Index rows matching the probes, of the newest version of each object the ``rule``
+        may read in ``collection_ids``; values over ``cap`` readable objects come back as
+        counts instead (see ``ribat.intel.correlation``)."""
+        ...
+
+    def warninglist_hits(
+        self,
+        collection_ids: Sequence[str],
+        rule: ReadRule,
+        *,
+        object_ids: Sequence[str] | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[FlaggedRow]:
+        """Warninglist hits of the newest version of each object the ``rule`` may read."""
         ...
 
     def object_count(self, collection_id: str) -> int: ...

@@ -11,10 +11,14 @@ from ribat.intel.tlp import Tlp
 
 __all__ = [
     "Collection",
+    "Correlation",
+    "Flagged",
     "Grant",
     "ObjectFilter",
     "ObjectMeta",
+    "OverCorrelation",
     "Page",
+    "RelatedItem",
     "Status",
     "StatusDetail",
 ]
@@ -128,3 +132,53 @@ class Status:
     successes: list[StatusDetail] = field(default_factory=list)
     failures: list[StatusDetail] = field(default_factory=list)
     pendings: list[StatusDetail] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RelatedItem:
+    """An object related to the question through one of its observable values."""
+
+    relation: str  # a ``ribat.intel.correlation.Relation`` value
+    kind: str
+    value: str  # the object's value that matched (normalised)
+    collection_id: str
+    object_id: str
+    type: str
+    name: str
+    tlp: Tlp
+    version: str
+
+
+@dataclass(frozen=True)
+class OverCorrelation:
+    """A value related to more readable objects than the cap: counted, not listed."""
+
+    kind: str
+    value: str
+    count: int
+
+
+@dataclass(frozen=True)
+class Correlation:
+    """The answer to "what is related to X": the observables asked about, the related objects
+    (closest relation first), and the over-correlating values."""
+
+    query: str
+    asked: tuple[tuple[str, str], ...]
+    items: list[RelatedItem]
+    over_correlating: list[OverCorrelation]
+
+
+@dataclass(frozen=True)
+class Flagged:
+    """An indicator whose value hit a warninglist when it was ingested."""
+
+    list_name: str
+    value: str
+    entry: str
+    collection_id: str
+    object_id: str
+    type: str
+    name: str
+    tlp: Tlp
+    date_added: str
