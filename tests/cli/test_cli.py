@@ -119,3 +119,34 @@ def test_demo_loads_once_and_refuses_production(run, monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("RIBAT_MODE", "production")
     monkeypatch.setenv("RIBAT_SECRET_KEY", "x" * 40)
     assert "refused in production" in run("demo", ok=False)
+
+
+def test_related_answers_as_the_given_user(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    run("init")
+    run("collection", "create", "intel", "--alias", "intel", "--read", "community", "--write", "community")
+    bundle = {
+        "type": "bundle",
+        "id": "bundle--6f1f8c3e-8d33-4a5c-9f7a-1b2c3d4e5f60",
+        "objects": [
+            {
+                "type": "indicator",
+                "spec_version": "2.1",
+                "id": "indicator--0f1e2d3c-4b5a-4978-8a9b-0c1d2e3f4a5b",
+                "created": "2024-01-01T00:00:00.000Z",
+                "modified": "2024-01-01T00:00:00.000Z",
+                "name": "C2 network",
+                "pattern": "[ipv4-addr:value = '203.0.113.0/24']",
+                "pattern_type": "stix",
+                "valid_from": "2024-01-01T00:00:00Z",
+            }
+        ],
+    }
+    path = tmp_path / "b.json"
+    path.write_text(json.dumps(bundle))
+    run("import", str(path), "--collection", "intel")
+    text = run("related", "203.0.113.77")
+    assert "within" in text and "C2 network" in text
+    answer = json.loads(run("related", "203.0.113.77", "--json"))
+    assert [i["id"] for i in answer["related"]] == ["indicator--0f1e2d3c-4b5a-4978-8a9b-0c1d2e3f4a5b"]
+    assert "nothing related" in run("related", "198.51.100.1")
+    assert "not an IP address" in run("related", "no such thing", ok=False)

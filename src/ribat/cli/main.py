@@ -454,6 +454,40 @@ def check(
 
 
 @app.command()
+def related(
+    query: Annotated[str, typer.Argument(help="A value (IP, network, domain, URL, e-mail, hash) or an object id.")],
+    user: Annotated[
+        str | None, typer.Option("--as", help="Answer as this user (email); default: the first admin.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON.")] = False,
+) -> None:
+    """What is related to a value or an object: same values, containing and contained networks,
+    parent and sub-domains, URLs on a host, under the user's TLP."""
+    from ribat.web.api.related import correlation_json
+
+    with _hub() as hub:
+        answer = hub.intel.related(_principal(hub, user), query)
+    if as_json:
+        sys.stdout.write(orjson.dumps(correlation_json(answer), option=orjson.OPT_INDENT_2).decode() + "\n")
+        return
+    asked = ", ".join(f"{k} {v}" for k, v in answer.asked)
+    out.print(f"asked: {asked}", markup=False, highlight=False)
+    if not answer.items and not answer.over_correlating:
+        out.print("nothing related", markup=False, highlight=False)
+    if answer.items:
+        table = Table("relation", "value", "object", "name", "TLP", "collection")
+        for i in answer.items:
+            table.add_row(i.relation, f"{i.kind} {i.value}", i.object_id, i.name[:60], i.tlp.label, i.collection_id)
+        out.print(table)
+    for o in answer.over_correlating:
+        out.print(
+            f"over-correlating: {o.kind} {o.value} is in {o.count} objects (over the cap; not listed)",
+            markup=False,
+            highlight=False,
+        )
+
+
+@app.command()
 def demo(
     url: Annotated[str, typer.Option(help="Where the hub will be served, for the printed links.")] = (
         "http://127.0.0.1:8000"
