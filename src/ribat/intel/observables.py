@@ -143,7 +143,14 @@ def _shorten(value: str) -> str:
     return value[: MAX_VALUE - len(tail)] + tail
 
 
+_DOTTED_QUAD: Final = re.compile(
+    r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}"
+)
+
+
 def _ip(value: str) -> Observable | None:
+    if _DOTTED_QUAD.fullmatch(value):  # the common case, already in normal form
+        return Observable("ipv4", value)
     try:
         net = ipaddress.ip_network(value.strip(), strict=False)
     except ValueError:
