@@ -18,7 +18,6 @@ from sqlalchemy import (
     or_,
     select,
     true,
-    tuple_,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -591,9 +590,14 @@ class SqlIntelStore:
         if not collection_ids or (not exact and not ranges):
             return [], {}
         ob = t.observables
-        probe_conds: list[ColumnElement[bool]] = []
-        if exact:
-            probe_conds.append(tuple_(ob.c.kind, ob.c.value).in_(list(exact)))
+        # One index probe per condition: an OR of them (or a row-value IN) makes the planners
+        # scan the table instead.
+        by_kind: dict[str, list[str]] = {}
+        for kind, value in exact:
+            by_kind.setdefault(kind, []).append(value)
+        probe_conds: list[ColumnElement[bool]] = [
+            and_(ob.c.kind == kind, ob.c.value.in_(values)) for kind, values in by_kind.items()
+        ]
         for kind, low, high in ranges:
             probe_conds.append(and_(ob.c.kind == kind, ob.c.range_key >= low, ob.c.range_key <= high))
         readable = [
@@ -608,12 +612,16 @@ class SqlIntelStore:
         with self.db.read() as conn:
             # Raw (unfiltered) counts are cheap, index-only; they are never shown, only used to
             # pick the values that need a readable count before their rows are fetched.
-            raw = conn.execute(
-                select(ob.c.kind, ob.c.value, func.count())
-                .where(or_(*probe_conds))
-                .group_by(ob.c.kind, ob.c.value)
-                .limit(10_000)
-            ).all()
+            raw = [
+                row
+                for cond in probe_conds
+                for row in conn.execute(
+                    select(ob.c.kind, ob.c.value, func.count())
+                    .where(cond)
+                    .group_by(ob.c.kind, ob.c.value)
+                    .limit(10_000)
+                )
+            ]
             small = [(k, v) for k, v, n in raw if n <= cap]
             over: dict[tuple[str, str], int] = {}
             for k, v, n in raw:
@@ -628,16 +636,24 @@ class SqlIntelStore:
                 elif visible:
                     small.append((k, v))
             rows: list[CorrelatedRow] = []
-            for chunk in _chunks(small):
-                query = (
-                    select(ob.c.kind, ob.c.value, *META_COLUMNS, o.c.collection_id, o.c.body)
-                    .select_from(joined)
-                    .where(tuple_(ob.c.kind, ob.c.value).in_(list(chunk)), *readable)
-                    .order_by(ob.c.kind, ob.c.value, o.c.date_added_us.desc())
-                )
-                for r in conn.execute(query):
-                    rows.append(CorrelatedRow(r[0], r[1], r[-2], stored_row((*r[2:-2], r[-1]), True)))
+            wanted: dict[str, list[str]] = {}
+            for kind, value in dict.fromkeys(small):
+                wanted.setdefault(kind, []).append(value)
+            for kind, values in wanted.items():
+                for chunk in _chunks(values):
+                    query = (
+                        select(ob.c.kind, ob.c.value, *META_COLUMNS, o.c.collection_id, o.c.body)
+                        .select_from(joined)
+                        .where(ob.c.kind == kind, ob.c.value.in_(list(chunk)), *readable)
+                        .order_by(ob.c.value, o.c.date_added_us.desc())
+                    )
+                    rows.extend(self._correlated(conn, query))
         return rows, over
+
+    @staticmethod
+    def _correlated(conn: Connection, query: Any) -> Iterator[CorrelatedRow]:
+        for r in conn.execute(query):
+            yield CorrelatedRow(r[0], r[1], r[-2], stored_row((*r[2:-2], r[-1]), True))
 
     def warninglist_hits(
         self,
