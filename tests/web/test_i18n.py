@@ -82,6 +82,7 @@ def test_french_is_not_an_english_copy() -> None:
         "Versions",
         "Actions",
         "Pages",
+        "Relation",
         "URL",
         "Administration",
     }

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ribat.intel.warninglists import Warninglist, WarninglistIndex
 from support import World, indicator
 
 AMBER_STRICT = "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003"
@@ -29,6 +30,7 @@ def _obj(kind: str, n: int, tlp: str, **extra: Any) -> dict[str, Any]:
 def _seed(world: World) -> dict[str, Any]:
     alice = world.principal("alice@a.example")
     bob = world.principal("bob@b.example")
+    world.hub.intel.warninglists = WarninglistIndex([Warninglist("Test networks", 1, "", "cidr", ("10.0.0.0/8",))])
     mine = indicator(1, tlp_ref=GREEN, name="alice green indicator")
     world.hub.intel.ingest(alice, "shared", {"objects": [mine]})
     strict_malware = _obj("malware", 2, AMBER_STRICT, name=f"{SECRET} malware", is_family=True)
@@ -37,12 +39,14 @@ def _seed(world: World) -> dict[str, Any]:
     green_rel = _obj(
         "relationship", 5, GREEN, relationship_type="indicates", source_ref=mine["id"], target_ref=strict_malware["id"]
     )
+    # Shares alice's value (and hits a warninglist): must not show among her related items or hits.
+    twin = indicator(7, tlp_ref=AMBER_STRICT, name=f"{SECRET} twin", pattern=mine["pattern"])
     versioned_v1 = indicator(6, tlp_ref=GREEN, name="bob public name")
     versioned_v2 = indicator(6, tlp_ref=AMBER_STRICT, name=f"{SECRET} new name", modified="2024-06-01T00:00:00.000Z")
     world.hub.intel.ingest(
         bob,
         "shared",
-        {"objects": [strict_malware, strict_identity, strict_sighting, green_rel, versioned_v1, versioned_v2]},
+        {"objects": [strict_malware, strict_identity, strict_sighting, green_rel, versioned_v1, versioned_v2, twin]},
     )
     return {
         "mine": mine,
@@ -67,6 +71,7 @@ def test_amber_strict_of_another_org_never_shows(world: World, browser: Any) -> 
             "/search?tlp=amber%2Bstrict",
             f"/objects/{objects['mine']['id']}",
             f"/objects/{objects['versioned']['id']}",
+            "/warninglists",
         ]
         if email == "admin@hub.example":
             pages.append("/admin/collections")
@@ -91,6 +96,9 @@ def test_amber_strict_of_another_org_never_shows(world: World, browser: Any) -> 
         assert '<option value="malware"' not in search and '<option value="sighting"' not in search, email
         detail = b.get(f"/objects/{objects['mine']['id']}").text
         assert "an object you may not read" in detail, email
+        assert "Nothing you may read shares a value with this object." in detail, email
+        hits = b.get("/warninglists").text
+        assert hits.count("Test networks") == 2 and "alice green indicator" in hits and "bob public name" in hits, email
         assert "No sighting you may read refers to this object." in detail, email
         versioned = b.get(f"/objects/{objects['versioned']['id']}").text
         assert "bob public name" in versioned and 'Versions <span class="count">(1)</span>' in versioned, email
@@ -103,6 +111,8 @@ def test_the_author_org_sees_its_own_amber_strict(world: World, browser: Any) ->
     b = browser("bob@b.example")
     assert b.get(f"/objects/{objects['malware']['id']}").status_code == 200
     page = b.get("/").text
-    assert re.search(r"<strong>6</strong> objects you can read", page)
+    assert re.search(r"<strong>7</strong> objects you can read", page)
+    twin = b.get(f"/objects/{objects['mine']['id']}").text
+    assert f"{SECRET} twin" in twin and "same value" in twin
     assert f"{SECRET}-sector" in page
     assert "your organisation is the author" in b.get(f"/objects/{objects['malware']['id']}").text

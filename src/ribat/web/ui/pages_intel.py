@@ -26,6 +26,14 @@ router = APIRouter(include_in_schema=False)
 PER_PAGE = 25
 
 # The policy engine's reasons (``ribat.intel.tlp.explain``), after the "TLP:X: " label.
+RELATIONS: dict[str, str] = {
+    "same": N_("same value"),
+    "within": N_("a network containing it"),
+    "contains": N_("inside this network"),
+    "parent-domain": N_("parent domain"),
+    "sub-domain": N_("sub-domain"),
+}
+
 REASONS: dict[str, str] = {
     "anyone who may read the collection may read it": N_("anyone who may read the collection may read it"),
     "anonymous readers see TLP:CLEAR only": N_("anonymous readers see TLP:CLEAR only"),
@@ -183,9 +191,14 @@ def _graph(ctx: Context, view: ObjectView) -> Any:
 def object_detail(ctx: Ctx, object_id: str) -> Response:
     principal = ctx.user()
     view = ctx.ui.workspace.object_view(principal, object_id)
+    related = ctx.hub.intel.related(principal, object_id, limit=100)
+    flags = ctx.hub.intel.warninglist_flags(principal, [object_id]).get(object_id, [])
     return ctx.render(
         "object.html",
         view=view,
+        related=related,
+        relation_names={k: ctx._(v) for k, v in RELATIONS.items()},
+        flags=flags,
         reason=explain_reason(ctx, view.decision, ctx.circle_names),
         graph=_graph(ctx, view) if view.links else None,
         raw=orjson.dumps(view.latest.body, option=orjson.OPT_INDENT_2).decode(),
@@ -333,4 +346,24 @@ def upload(
             error = ctx._("The file is not a STIX bundle or envelope: %(reason)s", reason=exc.reason)
     return ctx.render(
         "upload.html", status=400 if error else 200, collections=collections, status_resource=result, error=error
+    )
+
+
+# -- warninglist hits ----------------------------------------------------------------------------
+
+HITS_PER_PAGE = 50
+
+
+@router.get("/warninglists")
+def warninglist_hits(ctx: Ctx, page: int = 1) -> Response:
+    principal = ctx.user()
+    page = max(page, 1)
+    hits = ctx.hub.intel.flagged(principal, limit=HITS_PER_PAGE + 1, offset=(page - 1) * HITS_PER_PAGE)
+    return ctx.render(
+        "warninglists.html",
+        hits=hits[:HITS_PER_PAGE],
+        page=page,
+        more=len(hits) > HITS_PER_PAGE,
+        configured=ctx.hub.intel.warninglists is not None,
+        list_count=len(ctx.hub.intel.warninglists.lists) if ctx.hub.intel.warninglists is not None else 0,
     )
