@@ -47,6 +47,14 @@ class Settings(BaseSettings):
         ge=1024,
         description="Largest request body accepted by TAXII POST, in bytes (larger gets 413).",
     )
+    max_upload_bytes: int = Field(
+        default=32 * 1024 * 1024,
+        ge=1024,
+        description=(
+            "Largest file accepted by an import (STIX, MISP, CSV, IOC list, OpenIOC) or a report "
+            "extraction (PDF, HTML, text), in bytes, over the API, the web interface and the CLI (larger gets 413)."
+        ),
+    )
     page_size_cap: int = Field(
         default=1000,
         ge=1,
@@ -108,6 +116,35 @@ class Settings(BaseSettings):
             "Per-value cap of the correlation look-up: a value related to more readable objects than this "
             "(a public resolver, a popular domain) is reported as over-correlating, with its count, "
             "instead of listing the objects."
+        ),
+    )
+
+    feed_scheduler: bool = Field(
+        default=True,
+        description=(
+            "Whether `ribat serve` runs due feeds in the background (one at a time per process; with "
+            "several workers or hubs on one database each due feed is still run by one of them only)."
+        ),
+    )
+    feed_timeout: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="Seconds a feed download may wait to connect or between bytes before it is retried.",
+    )
+    feed_max_bytes: int = Field(
+        default=256 * 1024 * 1024,
+        ge=1024,
+        description="Largest download (a TAXII page, a MISP event, a CSV or IOC list, a local file) a feed accepts.",
+    )
+
+    suricata_sid_base: int = Field(
+        default=1_000_000_000,
+        ge=1,
+        le=4_294_966_296,
+        description=(
+            "First `sid` of exported Suricata rules. Each rule's sid is derived from its indicator and value "
+            "into [base, base + 1,000,000,000) (cut at 4294967295), so re-exports keep their sids."
         ),
     )
 

@@ -504,5 +504,15 @@ def demo(
         load_demo(hub, out, url.rstrip("/"))
 
 
+def _register_context_commands() -> None:
+    from ribat.cli import exports, imports
+
+    imports.register(app)
+    exports.register(app)
+
+
+_register_context_commands()
+
+
 def main() -> None:
     app()

@@ -41,15 +41,18 @@ def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]
         yield items[start : start + size]
 
 
-def visibility(rule: ReadRule, obj: Any = o) -> ColumnElement[bool]:
-    """``ribat.intel.tlp.ReadRule`` as a SQL predicate on a ``stix_objects`` alias."""
+def visibility(rule: ReadRule, obj: Any = o, pk: Any = None) -> ColumnElement[bool]:
+    """``ribat.intel.tlp.ReadRule`` as a SQL predicate on a ``stix_objects`` alias (or on any
+    table with its policy columns, whose version key column is ``pk``)."""
     rec = t.object_recipients
+    if pk is None:
+        pk = obj.c.pk
     conds: list[ColumnElement[bool]] = [obj.c.tlp <= int(rule.open_up_to)]
     if rule.org_id is not None:
         named = [and_(rec.c.kind == "org", rec.c.ref_id == rule.org_id)]
         if rule.circle_ids:
             named.append(and_(rec.c.kind == "circle", rec.c.ref_id.in_(sorted(rule.circle_ids))))
-        amber_named = exists().where(rec.c.object_pk == obj.c.pk, or_(*named))
+        amber_named = exists().where(rec.c.object_pk == pk, or_(*named))
         conds.append(
             and_(
                 obj.c.tlp == int(Tlp.AMBER),
@@ -61,7 +64,7 @@ def visibility(rule: ReadRule, obj: Any = o) -> ColumnElement[bool]:
         )
         conds.append(and_(obj.c.tlp == int(Tlp.AMBER_STRICT), obj.c.author_org_id == rule.org_id))
     if rule.user_id is not None:
-        red_named = exists().where(rec.c.object_pk == obj.c.pk, rec.c.kind == "user", rec.c.ref_id == rule.user_id)
+        red_named = exists().where(rec.c.object_pk == pk, rec.c.kind == "user", rec.c.ref_id == rule.user_id)
         conds.append(
             and_(
                 obj.c.tlp == int(Tlp.RED),
@@ -161,6 +164,11 @@ _INSERT_COLUMNS = (
     "has_recipients",
     "revoked",
     "body",
+)
+
+
+_INDEX_COLUMNS = (
+    "object_pk, kind, value, range_key, collection_id, object_id, tlp, author_org_id, author_user_id, has_recipients"
 )
 
 
@@ -397,7 +405,7 @@ class SqlIntelStore:
                 ):
                     pks[added] = pk
             if with_index:
-                self._insert_index(conn, pks, with_index)
+                self._insert_index(conn, collection_id, pks, with_index)
             if with_recipients:
                 by_stamp = dict(with_recipients)
                 conn.execute(
@@ -449,24 +457,39 @@ class SqlIntelStore:
             )
             yield from conn.exec_driver_sql(sql, (collection_id, *chunk, *authors))
 
-    def _insert_index(self, conn: Connection, pks: Mapping[int, int], versions: list[tuple[int, NewVersion]]) -> None:
+    def _insert_index(
+        self, conn: Connection, collection_id: str, pks: Mapping[int, int], versions: list[tuple[int, NewVersion]]
+    ) -> None:
         """The correlation index and warninglist rows of freshly inserted versions."""
-        index_rows = [(pks[s], kind, value, key) for s, v in versions for kind, value, key in v.observables]
+        index_rows = [
+            (
+                pks[s],
+                kind,
+                value,
+                key,
+                collection_id,
+                v.object_id,
+                int(v.tlp),
+                v.author_org_id,
+                v.author_user_id,
+                bool(v.recipients),
+            )
+            for s, v in versions
+            for kind, value, key in v.observables
+        ]
         warning_rows = [(pks[s], name, value, entry) for s, v in versions for name, value, entry in v.warnings]
         mark = "?" if self.db.is_sqlite else "%s"
         if index_rows:
             if self.db.is_sqlite:
                 conn.exec_driver_sql(
-                    f"INSERT INTO {t.observables.name} (object_pk, kind, value, range_key) "  # noqa: S608
-                    f"VALUES ({mark}, {mark}, {mark}, {mark})",
+                    f"INSERT INTO {t.observables.name} ({_INDEX_COLUMNS}) "  # noqa: S608
+                    f"VALUES ({', '.join([mark] * 10)})",
                     index_rows,
                 )
             else:
                 cursor = conn.connection.cursor()
                 try:
-                    with cursor.copy(
-                        f"COPY {t.observables.name} (object_pk, kind, value, range_key) FROM STDIN"
-                    ) as copy:
+                    with cursor.copy(f"COPY {t.observables.name} ({_INDEX_COLUMNS}) FROM STDIN") as copy:
                         for row in index_rows:
                             copy.write_row(row)
                 finally:
@@ -567,6 +590,7 @@ class SqlIntelStore:
             pks = list(conn.execute(select(o.c.pk).where(*conds)).scalars())
             for chunk in _chunks(pks):
                 conn.execute(update(o).where(o.c.pk.in_(chunk)).values(deleted_us=now_us))
+                conn.execute(delete(t.observables).where(t.observables.c.object_pk.in_(chunk)))
         return len(pks)
 
     # -- correlation ---------------------------------------------------------------------
@@ -627,7 +651,18 @@ class SqlIntelStore:
             for k, v, n in raw:
                 if n <= cap:
                     continue
-                inner = select(o.c.pk).select_from(joined).where(ob.c.kind == k, ob.c.value == v, *readable)
+                # Readable objects holding the value in a readable version, from the index alone
+                # (the newest-version test per row would cost more than a question may).
+                inner = (
+                    select(ob.c.collection_id, ob.c.object_id)
+                    .distinct()
+                    .where(
+                        ob.c.kind == k,
+                        ob.c.value == v,
+                        ob.c.collection_id.in_(list(collection_ids)),
+                        visibility(rule, ob, ob.c.object_pk),
+                    )
+                )
                 visible = conn.execute(
                     select(func.count()).select_from(inner.limit(count_limit).subquery())
                 ).scalar_one()

@@ -116,6 +116,9 @@ statuses = Table(
 # digest, so that the index stays within a B-tree page); ``range_key`` orders values for
 # containment look-ups: the fixed-width hex start address of an IP network, and the
 # reversed labels of a domain (``com.example.www.``), so that sub-domains are a prefix range.
+# The version's collection, object id and policy columns are copied in (a version's TLP,
+# author and recipients never change), so that counting the readable objects that hold a
+# popular value reads this index alone. A deleted version's rows are removed.
 observables = Table(
     "observables",
     metadata,
@@ -123,7 +126,13 @@ observables = Table(
     Column("kind", String(16), primary_key=True),
     Column("value", String(520), primary_key=True),
     Column("range_key", String(300), nullable=True),
-    Index("ix_observables_value", "kind", "value"),
+    Column("collection_id", String(36), nullable=False),
+    Column("object_id", String(120), nullable=False),
+    Column("tlp", SmallInteger, nullable=False),
+    Column("author_org_id", String(36), nullable=True),
+    Column("author_user_id", String(36), nullable=True),
+    Column("has_recipients", Boolean, nullable=False),
+    Index("ix_observables_value", "kind", "value", "collection_id", "tlp", "author_org_id", "object_id"),
     Index("ix_observables_range", "kind", "range_key"),
 )
 
