@@ -6,6 +6,8 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 export RIBAT_DATABASE_URL ?= sqlite:///./ribat.db
+# The demo flags indicators that hit these (CC0) MISP warninglists; set your own directory in production.
+export RIBAT_WARNINGLISTS_DIR ?= src/ribat/cli/demo_data/warninglists
 
 .PHONY: run test bench lint format setup clean
 

@@ -134,6 +134,8 @@ def _load(hub: Hub, out: Console) -> None:
                     ["circle:gulf-asia-wg"],
                 ),
                 _indicator("Internal sinkhole hit", "[ipv4-addr:value = '198.51.100.7']", Tlp.AMBER_STRICT, created),
+                # A private address: flagged by the RFC 1918 warninglist at ingest.
+                _indicator("Beaconing host (internal)", "[ipv4-addr:value = '10.20.30.40']", Tlp.GREEN, created),
             ],
         ),
         (
@@ -173,6 +175,21 @@ def _load(hub: Hub, out: Console) -> None:
             eg,
             [
                 _indicator("ICS scanner address", "[ipv4-addr:value = '192.0.2.200']", Tlp.AMBER, created),
+                # Related to MY's C2 address (a network containing it) and to MY's phishing domain.
+                _indicator("Bulletproof hosting range", "[ipv4-addr:value = '203.0.113.0/24']", Tlp.GREEN, created),
+                _indicator(
+                    "Phishing kit URL",
+                    "[url:value = 'http://secure.login-portal-update.example/kit.zip']",
+                    Tlp.GREEN,
+                    created,
+                ),
+                # The SHA-256 of an empty file: flagged by the empty-hashes warninglist.
+                _indicator(
+                    "Dropped file (empty)",
+                    "[file:hashes.'SHA-256' = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855']",
+                    Tlp.GREEN,
+                    created,
+                ),
             ],
         ),
     ]
