@@ -64,6 +64,7 @@ _MISP_STIX_TOOL_LABELS = frozenset({'misp:tool="MISP-STIX-Converter"', 'misp:too
 _MISP_STIX_LABELS = _MISP_STIX_TOOL_LABELS | {"Threat-Report"}
 _STIX_LITERAL = re.compile(r"'((?:[^'\\]|\\.)*)'")
 _UNESCAPE = re.compile(r"\\(.)")
+_UUID_IN_TEXT = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 _STIX_ID = re.compile(
     r"\b[a-z][a-z0-9-]*--[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b"
 )
@@ -604,7 +605,11 @@ class _EventAccount:
     ) -> None:
         self.event = event
         self.output = _Output(objects)
-        self.messages = _parser_messages(parser)
+        self.messages = list(dict.fromkeys(_parser_messages(parser)))
+        self.said: dict[str, list[str]] = defaultdict(list)  # uuid → the messages naming it
+        for message in self.messages:
+            for named in set(_UUID_IN_TEXT.findall(message)):
+                self.said[named.lower()].append(message)
         self.where = where
         self.losses = losses
         # The event as pymisp loaded it: what misp-stix converted, values normalised and all.
@@ -626,8 +631,8 @@ class _EventAccount:
 
     def reason_for(self, uid: str, default: str) -> str:
         """What misp-stix said about a record, if it named it; else ``default``."""
-        said = [m for m in self.messages if uid and uid in m]
-        return _short("; ".join(dict.fromkeys(said))) if said else default
+        said = self.said.get(uid.lower()) if uid else None
+        return _short("; ".join(said)) if said else default
 
     def run(self) -> None:
         event_uuid = str(self.event.get("uuid") or "")
@@ -655,9 +660,9 @@ class _EventAccount:
                 reason = "misp-stix does not convert proposals"
                 self.loss(f"{self.where}/proposal {proposal.get('uuid', '')}", "ShadowAttribute", value, reason)
         # Errors misp-stix reported about nothing of the event it named.
-        uuids = {str(r.get("uuid")) for r in _records(self.event)} | {event_uuid}
-        for message in dict.fromkeys(self.messages):
-            if message.startswith("Error") and not any(uid and uid in message for uid in uuids):
+        uuids = {str(r.get("uuid")).lower() for r in _records(self.event)} | {event_uuid.lower()}
+        for message in self.messages:
+            if message.startswith("Error") and not {u.lower() for u in _UUID_IN_TEXT.findall(message)} & uuids:
                 self.loss(self.where, "misp-stix", "", message)
 
     def attribute(self, attribute: Mapping[str, Any], at: str, folded: set[str] | None = None) -> None:
@@ -934,6 +939,7 @@ class _ExportAccount:
         self.texts: set[str] = set()
         self.tags: set[str] = set()
         self.clusters: set[str] = set()
+        self.cluster_values: set[str] = set()
         for document in events:
             event = document["Event"]
             _leaves(event, self.texts)
@@ -942,6 +948,7 @@ class _ExportAccount:
                 self.tags.update(t["name"] for t in _list(holder.get("Tag")) if isinstance(t, Mapping) and "name" in t)
                 for galaxy, cluster in _clusters(holder):
                     self.clusters.add(_cluster_tag(cluster.get("type") or galaxy.get("type"), cluster.get("value")))
+                    self.cluster_values.add(str(cluster.get("value")))
                     self.records[str(cluster.get("uuid"))] = cluster
                 for sighting in _list(holder.get("Sighting")):
                     if isinstance(sighting, Mapping):
@@ -1002,7 +1009,7 @@ class _ExportAccount:
                     losses.append(Loss(obj["id"], "STIX object", _short(min(values)), "not in the MISP events"))
             return losses
         names = [str(o["name"]) for o in group if isinstance(o.get("name"), str)]
-        if names and all(n in self.texts or any(c.endswith(f'="{n}"') for c in self.clusters) for n in names):
+        if names and all(n in self.texts or n in self.cluster_values for n in names):
             return []
         return [Loss(where, "STIX object", _short(names[0] if names else ""), "not in the MISP events")]
 
