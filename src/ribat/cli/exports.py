@@ -28,7 +28,9 @@ def exports(
     out_path: Annotated[
         Path, typer.Option("--out", help="File to write (for misp-feed: the feed directory).", dir_okay=True)
     ],
-    user: Annotated[str, typer.Option("--user", help="Export what this user may read under TLP (email or id).")],
+    user: Annotated[
+        str, typer.Option("--user", "--as", help="Export what this user may read under TLP (email or id).")
+    ],
     type_: Annotated[
         list[str] | None, typer.Option("--type", help="Only these STIX types (repeatable or comma-separated).")
     ] = None,
