@@ -126,6 +126,12 @@ class Settings(BaseSettings):
             "several workers or hubs on one database each due feed is still run by one of them only)."
         ),
     )
+    feed_poll_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="Seconds between the background scheduler's looks for due feeds (it also looks at start).",
+    )
     feed_timeout: float = Field(
         default=60.0,
         gt=0,

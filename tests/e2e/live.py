@@ -333,11 +333,15 @@ def serving(env: Mapping[str, str], workdir: Path, log_path: Path) -> Iterator[s
 
 
 @contextmanager
-def start_hub(backend: str, coalition: Coalition, workdir: Path) -> Iterator[LiveHub]:
+def start_hub(
+    backend: str, coalition: Coalition, workdir: Path, settings: Mapping[str, str] | None = None
+) -> Iterator[LiveHub]:
+    """``settings``: extra ``RIBAT_*`` environment variables for every command and the server."""
     with database(backend, workdir) as db_url:
         env = {k: v for k, v in os.environ.items() if not k.startswith("RIBAT_")}
         env["RIBAT_DATABASE_URL"] = db_url
         env["RIBAT_MODE"] = "development"
+        env.update(settings or {})
         admin_key, members, collections = set_up(coalition, env, workdir)
         log_path = workdir / "serve.log"
         with serving(env, workdir, log_path) as url:

@@ -505,10 +505,11 @@ def demo(
 
 
 def _register_context_commands() -> None:
-    from ribat.cli import exports, imports
+    from ribat.cli import exports, feeds, imports
 
     imports.register(app)
     exports.register(app)
+    feeds.register(app)
 
 
 _register_context_commands()

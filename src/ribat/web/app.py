@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 from starlette.responses import JSONResponse
 
 from ribat import __version__
 from ribat.config import Settings
+from ribat.feeds import background_feeds
 from ribat.hub import Hub
 from ribat.web import errors
 from ribat.web.ratelimit import FailureLimiter
@@ -22,7 +26,20 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> F
 
     if hub is None:
         hub = Hub.open(settings or Settings())
+    opened = hub
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Each worker process runs due feeds in the background (feeds claim a lease, so
+        # two workers never run the same feed); `RIBAT_FEED_SCHEDULER=false` turns it off.
+        with background_feeds(opened):
+            yield
+        feeds = getattr(app.state, "feeds", None)
+        if feeds is not None:
+            feeds.close()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Ribat",
         version=__version__,
         docs_url="/api/docs",
