@@ -29,8 +29,9 @@ def exports(
         Path, typer.Option("--out", help="File to write (for misp-feed: the feed directory).", dir_okay=True)
     ],
     user: Annotated[
-        str, typer.Option("--user", "--as", help="Export what this user may read under TLP (email or id).")
-    ],
+        str | None,
+        typer.Option("--user", "--as", help="Export what this user may read under TLP (default: the first admin)."),
+    ] = None,
     type_: Annotated[
         list[str] | None, typer.Option("--type", help="Only these STIX types (repeatable or comma-separated).")
     ] = None,
@@ -80,7 +81,9 @@ def exports(
             feed_orgc=hub_orgc(settings.hub_title),
             page_size=settings.page_size_cap,
         )
-        principal = hub.accounts.principal_for(user)
+        from ribat.cli.main import _principal
+
+        principal = _principal(hub, user)
         object_url = base_url.rstrip("/") + "/objects/" if base_url else None
         report = engine.export(principal, collection, fmt, flt, out_path, kind=kind, object_url=object_url)
     except RibatError as exc:
