@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -165,3 +166,76 @@ def test_reading_pages_work_without_javascript(live: LiveHub, chromium: Any) -> 
         assert page.evaluate("document.activeElement.className") == "skip"
     finally:
         context.close()
+
+
+REPORT = b"""<html><head><title>Operation Sandfox</title></head><body>
+<p>The loader fetches its second stage from hxxp://loader.sandfox[.]example/stage2.bin over plain HTTP.</p>
+<p>Stolen files are sent to 45.9.148[.]12 every hour.</p>
+</body></html>"""
+
+
+def test_import_review_and_export_pages(live: LiveHub, page: Any) -> None:
+    member = live.members["analyst@om-cert.example"]
+    page.goto("/login")
+    page.get_by_label("Email").fill(member.email)
+    page.get_by_label("Password").fill(member.password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/")
+    _switch(page, "en")  # the language is the user's setting: another test may have left Arabic
+
+    # Import an IOC list through the form, then read its report.
+    page.locator("#nav").get_by_role("link", name="Import and export").click()
+    page.wait_for_url("**/imports")
+    page.get_by_label("File", exact=True).set_input_files(
+        {"name": "c2.txt", "mimeType": "text/plain", "buffer": b"# Sandfox C2\nc2.sandfox.example\nnot a value\n"}
+    )
+    page.get_by_label("Kind of file").select_option("ioc-list")
+    _shot(page, "en-imports")
+    page.get_by_role("button", name="Import", exact=True).click()
+    page.wait_for_url("**/imports/*")
+    assert "1 stored" in page.locator(".figures").inner_text().replace("\n", " ")
+    assert "not a value" in page.locator("#losses ~ table").inner_text()
+    _shot(page, "en-import-run")
+
+    # Read a report, publish one candidate and reject the other.
+    page.locator(".subnav").get_by_role("link", name="Report extraction").click()
+    page.get_by_label("Report", exact=True).set_input_files(
+        {"name": "sandfox.html", "mimeType": "text/html", "buffer": REPORT}
+    )
+    page.get_by_role("button", name="Read the report").click()
+    page.wait_for_url("**/extractions/*")
+    extraction_path = page.url.removeprefix(live.base_url)
+    assert page.locator("mark").count() == 2
+    page.locator('input[name="accept"]').first.check()
+    page.locator('input[name="reject"]').nth(1).check()
+    page.get_by_label("TLP of the published indicators").select_option("green")
+    _shot(page, "en-extraction")
+    page.get_by_role("button", name="Save the review").click()
+    page.wait_for_url("**/extractions/*?run=*")
+    assert "1 published, 1 rejected" in page.locator(".flash").inner_text()
+    _shot(page, "en-extraction-reviewed")
+
+    # Count a Zeek export, then download it.
+    page.locator(".subnav").get_by_role("link", name="Exports").click()
+    page.get_by_label("File format").select_option("zeek")
+    page.get_by_role("button", name="Count what would be exported").click()
+    page.wait_for_url("**/exports?**")
+    export_path = page.url.removeprefix(live.base_url)
+    _shot(page, "en-exports")
+    with page.expect_download() as info:
+        page.get_by_role("link", name=re.compile(r"Download ribat-")).click()
+    assert "c2.sandfox.example\tIntel::DOMAIN" in Path(info.value.path()).read_text()
+    page.goto("/feeds")
+    _shot(page, "en-feeds")
+
+    for lang in ("ar", "fr"):
+        _switch(page, lang)
+        for path, name in (("/imports", "imports"), (extraction_path, "extraction"), (export_path, "exports")):
+            page.goto(path)
+            _shot(page, f"{lang}-{name}")
+        page.goto("/feeds")
+        _shot(page, f"{lang}-feeds")
+    assert page.evaluate("document.documentElement.dir") == "ltr"
+    _switch(page, "ar")
+    assert page.evaluate("document.documentElement.dir") == "rtl"
+    _switch(page, "en")
