@@ -32,6 +32,9 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m pytest -m slow -p no:xdist
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.bench_misp
+	$(BIN)/python -m bench.bench_correlation
+	$(BIN)/python -m bench.bench_exports
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

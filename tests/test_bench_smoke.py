@@ -51,3 +51,19 @@ def test_quick_benchmark_measures_both_servers_and_updates_the_results_file(tmp_
     assert "stale section" not in text
     assert "### Ingest" in text and "### GET page" in text and "### Targets" in text
     assert "| 1k |" in done.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("module", "args", "expect"),
+    [
+        ("bench.bench_correlation", ["--observables", "3000", "--queries", "50", "--runs", "1"], "| SQLite |"),
+        ("bench.bench_exports", ["--count", "2000", "--runs", "1"], "| suricata |"),
+    ],
+)
+def test_issue_4_benchmarks_run_at_a_small_size(module: str, args: list[str], expect: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", module, *args], cwd=REPO, capture_output=True, text=True, timeout=900, check=False
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert expect in done.stdout, done.stdout
