@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from typing import IO, Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 from starlette.background import BackgroundTask
 from starlette.responses import Response, StreamingResponse
 
@@ -734,16 +734,18 @@ def _exports_page(
 
 
 def _asked(
-    collection: list[str],
-    format: str,
-    kind: str,
-    type: str,
-    max_tlp: str,
-    since: str,
-    until: str,
-    min_confidence: str,
-    include_flagged: str,
+    collection: Annotated[list[str], Query()] = [],  # noqa: B006  (FastAPI copies defaults)
+    format: str = "stix",
+    kind: str = "ip",
+    type: str = "",
+    max_tlp: str = "",
+    since: str = "",
+    until: str = "",
+    min_confidence: str = "",
+    include_flagged: str = "",
 ) -> _ExportRequest:
+    """The export form's query parameters (the page and the download take the same ones);
+    ``kind`` only counts for blocklists."""
     return _ExportRequest(
         collections=[c for c in collection if c],
         format=format,
@@ -757,24 +759,14 @@ def _asked(
     )
 
 
+Asked = Annotated[_ExportRequest, Depends(_asked)]
+
+
 @router.get("/exports")
-def exports_page(
-    ctx: Ctx,
-    collection: Annotated[list[str], Query()] = [],  # noqa: B006  (FastAPI copies defaults)
-    format: str = "stix",
-    kind: str = "ip",
-    type: str = "",
-    max_tlp: str = "",
-    since: str = "",
-    until: str = "",
-    min_confidence: str = "",
-    include_flagged: str = "",
-    preview: str = "",
-) -> Response:
+def exports_page(ctx: Ctx, asked: Asked, preview: str = "") -> Response:
     """The export form; with ``preview`` set, the export is run into nothing and its counts
     shown, with the link that downloads the same file."""
     principal = ctx.user()
-    asked = _asked(collection, format, kind, type, max_tlp, since, until, min_confidence, include_flagged)
     if not preview:
         if not asked.collections:
             readable = ctx.ui.workspace.readable(principal)
@@ -800,22 +792,10 @@ def _stream(spool: IO[bytes]) -> Iterator[bytes]:
 
 
 @router.get("/exports/download")
-def export_download(
-    ctx: Ctx,
-    collection: Annotated[list[str], Query()] = [],  # noqa: B006  (FastAPI copies defaults)
-    format: str = "stix",
-    kind: str = "",
-    type: str = "",
-    max_tlp: str = "",
-    since: str = "",
-    until: str = "",
-    min_confidence: str = "",
-    include_flagged: str = "",
-) -> Response:
+def export_download(ctx: Ctx, asked: Asked) -> Response:
     """The file, with what the signed-in user may read only; a bad choice shows the form
     with the field at fault instead."""
     principal = ctx.user()
-    asked = _asked(collection, format, kind, type, max_tlp, since, until, min_confidence, include_flagged)
     # Closed by the response's background task once streamed.
     spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES, mode="w+b")  # noqa: SIM115
     try:
