@@ -10,11 +10,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from ribat.accounts import Principal
-from ribat.errors import EnvelopeError, NotFoundError, TooLargeError, ValidationError
+from ribat.errors import EnvelopeError, NotFoundError, ValidationError
 from ribat.hub import Hub
 from ribat.intel import Collection, Page, Status
 from ribat.taxii._params import check_accept, check_content_type, object_filter, page_limit
 from ribat.web.auth import authenticate
+from ribat.web.body import read_body
 
 __all__ = ["MEDIA_TYPE_TAXII21", "router"]
 
@@ -199,20 +200,6 @@ def get_objects(request: Request, api_root: str, collection_id: str, principal: 
     return Response(_envelope(page), media_type=MEDIA_TYPE_TAXII21, headers=_page_headers(page))
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise TooLargeError(int(declared), limit)
-    chunks = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise TooLargeError(size, limit)
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 @router.post("/taxii2/{api_root}/collections/{collection_id}/objects/")
 async def add_objects(request: Request, api_root: str, collection_id: str, principal: Caller) -> Response:
     """Add objects (section 5.5): every valid object is stored, every invalid one reported."""
@@ -222,7 +209,7 @@ async def add_objects(request: Request, api_root: str, collection_id: str, princ
     # Permission before reading a large body.
     await run_in_threadpool(hub.intel.collection, principal, collection_id)
     check_content_type(request.headers.get("content-type"))
-    body = await _read_body(request, hub.settings.max_envelope_bytes)
+    body = await read_body(request, hub.settings.max_envelope_bytes)
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError as exc:

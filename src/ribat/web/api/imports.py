@@ -25,6 +25,7 @@ from ribat.formats.imports import Extraction, ImportRun, Imports
 from ribat.hub import Hub
 from ribat.intel import Tlp
 from ribat.web.auth import authenticate
+from ribat.web.body import read_body
 
 __all__ = ["extraction_json", "router", "run_json"]
 
@@ -96,20 +97,6 @@ def extraction_json(extraction: Extraction) -> dict[str, Any]:
     }
 
 
-async def _body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise TooLargeError(int(declared), limit)
-    chunks = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise TooLargeError(size, limit)
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 async def _once(data: bytes) -> AsyncGenerator[bytes, None]:
     yield data
 
@@ -121,7 +108,7 @@ async def _upload(request: Request) -> tuple[bytes, dict[str, str], str | None, 
     content_type = request.headers.get("content-type", "")
     fields = dict(request.query_params.items())
     if content_type.lower().startswith("multipart/form-data"):
-        body = await _body(request, limit + _FORM_SLACK)
+        body = await read_body(request, limit + _FORM_SLACK)
         parser = MultiPartParser(request.headers, _once(body), max_files=1, max_fields=50)
         try:
             form = await parser.parse()
@@ -140,7 +127,7 @@ async def _upload(request: Request) -> tuple[bytes, dict[str, str], str | None, 
             if isinstance(value, str):
                 fields[key] = value
         return payload, fields, upload.filename, upload.content_type
-    payload = await _body(request, limit)
+    payload = await read_body(request, limit)
     return payload, fields, None, content_type or None
 
 
@@ -220,7 +207,7 @@ def _ids(data: dict[str, Any], key: str) -> list[str]:
 async def review_extraction(request: Request, extraction_id: str, principal: Caller) -> JSONResponse:
     """``{"accept": [ids], "reject": [ids], "tlp": "green"}``: publish the accepted candidates
     as indicators into the extraction's collection; keep the rejected ones on record."""
-    body = await _body(request, 1024 * 1024)
+    body = await read_body(request, 1024 * 1024)
     try:
         data = orjson.loads(body or b"{}")
     except orjson.JSONDecodeError as exc:
