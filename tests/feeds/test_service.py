@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from feeds._support import Clock, feeds_for
+from ribat.accounts import SecretBox
 from ribat.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
-from ribat.feeds import Credentials, FeedKind, FeedRun, RunStatus, RunTrigger, SqlFeedStore
+from ribat.feeds import Credentials, FeedKind, FeedRun, Feeds, RunStatus, RunTrigger, SqlFeedStore
 from ribat.hub import Hub
 from ribat.intel import Grant, Tlp
 from support import World, indicator
@@ -69,7 +70,7 @@ def test_a_feed_is_defined_listed_changed_and_removed(world: World, tmp_path: Pa
     assert removed.id == feed.id
     with pytest.raises(NotFoundError):
         feeds.get(feed.id)
-    assert SqlFeedStore(world.hub.db).runs(feed.id, 10, 0) == []
+    assert SqlFeedStore(world.hub.db, SecretBox(world.hub.secret_key)).runs(feed.id, 10, 0) == []
     assert world.hub.intel.count("shared") == 3, "the objects a removed feed imported stay"
 
 
@@ -294,3 +295,25 @@ def test_a_feed_of_a_disabled_user_can_still_be_disabled_and_removed(world: Worl
         feeds.update(feed.id, collection="shared")
     assert feeds.update(feed.id, user="bob@b.example").owner_org_id == world.org_b.id
     assert feeds.remove(feed.id).name == "orphan"
+
+
+def test_credentials_are_sealed_at_rest_and_opened_for_the_feed(world: World) -> None:
+    feeds = Feeds.for_hub(world.hub)
+    try:
+        feed = feeds.add(
+            "sealed",
+            kind="taxii",
+            source="https://hub.partner.example/taxii2/root/collections/x/",
+            collection="shared",
+            user="alice@a.example",
+            credentials=Credentials(api_key="rbt_0badc0de_very-secret-key-material"),
+        )
+        with world.hub.db.read() as conn:
+            stored = conn.exec_driver_sql("SELECT credentials FROM feeds").scalar_one()
+        assert "very-secret" not in stored and "rbt_" not in stored
+        assert feeds.get(feed.id).credentials == Credentials(api_key="rbt_0badc0de_very-secret-key-material")
+        # Sealed under another hub secret: not opened (and never shown), rather than an error.
+        other = SqlFeedStore(world.hub.db, SecretBox("another-hub-secret-key"))
+        assert other.get(feed.id).credentials is None
+    finally:
+        feeds.close()

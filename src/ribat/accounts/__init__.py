@@ -5,7 +5,19 @@ tables. Calls ``ribat.db`` only. Other contexts import from here, never from the
 private modules.
 """
 
+from ribat.accounts.secrets import SecretBox
 from ribat.accounts.service import Accounts
 from ribat.accounts.types import ApiKey, Circle, NewApiKey, Organisation, OrgKind, Principal, Role, User
 
-__all__ = ["Accounts", "ApiKey", "Circle", "NewApiKey", "OrgKind", "Organisation", "Principal", "Role", "User"]
+__all__ = [
+    "Accounts",
+    "ApiKey",
+    "Circle",
+    "NewApiKey",
+    "OrgKind",
+    "Organisation",
+    "Principal",
+    "Role",
+    "SecretBox",
+    "User",
+]

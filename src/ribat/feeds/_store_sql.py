@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
+from ribat.accounts import SecretBox
 from ribat.db import Database
 from ribat.errors import ConflictError
 from ribat.feeds import _tables as t
@@ -26,7 +27,11 @@ i = t.feed_items
 INTERRUPTED = "interrupted: the process running this feed stopped before the run finished"
 
 
-def _definition(feed: Feed) -> dict[str, Any]:
+def _json(data: Any) -> str:
+    return orjson.dumps(data).decode()
+
+
+def _definition(feed: Feed, box: SecretBox) -> dict[str, Any]:
     return {
         "name": feed.name,
         "kind": feed.kind.value,
@@ -38,14 +43,20 @@ def _definition(feed: Feed) -> dict[str, Any]:
         "tlp": None if feed.tlp is None else int(feed.tlp),
         "tags": orjson.dumps(list(feed.tags)).decode(),
         "mapping": orjson.dumps(feed.mapping).decode(),
-        "credentials": None if feed.credentials is None else orjson.dumps(feed.credentials.as_json()).decode(),
+        # Sealed: the hub must send them, so they cannot be hashed; the database alone does not reveal them.
+        "credentials": None
+        if feed.credentials is None
+        else box.seal(orjson.dumps(feed.credentials.as_json()).decode()),
         "enabled": feed.enabled,
         "next_due_us": feed.next_due_us,
     }
 
 
-def _feed(row: Any, last_run: FeedRun | None = None) -> Feed:
-    credentials = orjson.loads(row.credentials) if row.credentials else None
+def _feed(row: Any, box: SecretBox, last_run: FeedRun | None = None) -> Feed:
+    opened = box.open(row.credentials) if row.credentials else None
+    # Sealed under another hub secret (the key was changed): the feed runs without them, and
+    # the remote answers 401 until they are set again.
+    credentials = orjson.loads(opened) if opened else None
     return Feed(
         id=row.id,
         name=row.name,
@@ -101,8 +112,9 @@ def _run_values(run: FeedRun) -> dict[str, Any]:
 
 
 class SqlFeedStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, box: SecretBox) -> None:
         self.db = db
+        self.box = box
 
     # -- definitions ----------------------------------------------------------------------
 
@@ -112,7 +124,7 @@ class SqlFeedStore:
                 conn.execute(
                     insert(f).values(
                         id=feed.id,
-                        **_definition(feed),
+                        **_definition(feed, self.box),
                         cursor=orjson.dumps(feed.cursor).decode(),
                         lease_until_us=None,
                         consecutive_failures=feed.consecutive_failures,
@@ -126,7 +138,9 @@ class SqlFeedStore:
     def update(self, feed: Feed, now_us: int) -> None:
         try:
             with self.db.write() as conn:
-                conn.execute(update(f).where(f.c.id == feed.id).values(**_definition(feed), updated_us=now_us))
+                conn.execute(
+                    update(f).where(f.c.id == feed.id).values(**_definition(feed, self.box), updated_us=now_us)
+                )
         except IntegrityError:
             raise ConflictError("feed", feed.name) from None
 
@@ -138,7 +152,7 @@ class SqlFeedStore:
             if row is None:
                 return None
             last = self._last_runs(conn, [row.id])
-        return _feed(row, last.get(row.id))
+        return _feed(row, self.box, last.get(row.id))
 
     def list_feeds(self, owner_org_id: str | None = None) -> list[Feed]:
         query = select(f).order_by(f.c.name)
@@ -147,7 +161,7 @@ class SqlFeedStore:
         with self.db.read() as conn:
             rows = conn.execute(query).all()
             last = self._last_runs(conn, [row.id for row in rows])
-        return [_feed(row, last.get(row.id)) for row in rows]
+        return [_feed(row, self.box, last.get(row.id)) for row in rows]
 
     def remove(self, feed_id: str) -> None:
         with self.db.write() as conn:
@@ -169,7 +183,7 @@ class SqlFeedStore:
         )
         with self.db.read() as conn:
             rows = conn.execute(query).all()
-        return [_feed(row) for row in rows]
+        return [_feed(row, self.box) for row in rows]
 
     def claim(self, feed_id: str, now_us: int, lease_until_us: int, *, due_only: bool) -> bool:
         conditions = [f.c.id == feed_id, or_(f.c.lease_until_us.is_(None), f.c.lease_until_us <= now_us)]

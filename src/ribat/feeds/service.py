@@ -127,13 +127,14 @@ class Feeds:
     @classmethod
     def for_hub(cls, hub: Hub, **kwargs: Any) -> Feeds:
         """Feeds wired to a hub's database, intel and accounts, with the hub's settings."""
+        from ribat.accounts import SecretBox
         from ribat.feeds._store_sql import SqlFeedStore
 
         settings = hub.settings
         kwargs.setdefault("timeout", settings.feed_timeout)
         kwargs.setdefault("max_bytes", settings.feed_max_bytes)
         kwargs.setdefault("refresh_statistics", hub.db.refresh_statistics)
-        return cls(SqlFeedStore(hub.db), hub.intel, hub.accounts, **kwargs)
+        return cls(SqlFeedStore(hub.db, SecretBox(hub.secret_key)), hub.intel, hub.accounts, **kwargs)
 
     def fetcher(self) -> Fetcher:
         with self._lock:
