@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -172,9 +173,31 @@ _INDEX_COLUMNS = (
 )
 
 
+class _GrowthSchedule:
+    """When to refresh the planner's statistics while the store grows: after this process
+    has written ``first`` versions, then each time that count doubles. Without statistics
+    PostgreSQL plans the ingest's existence check as a scan, and an import of a few hundred
+    thousand objects into a fresh database slows down twentyfold before it ends; a handful of
+    ``ANALYZE`` runs (each sampling at most 30,000 rows) keeps it flat."""
+
+    def __init__(self, first: int = 10_000) -> None:
+        self._written = 0
+        self._next = first
+        self._lock = threading.Lock()
+
+    def wrote(self, count: int) -> bool:
+        with self._lock:
+            self._written += count
+            if self._written < self._next:
+                return False
+            self._next = self._written * 2
+            return True
+
+
 class SqlIntelStore:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._statistics = _GrowthSchedule()
         mark = "?" if db.is_sqlite else "%s"
         # Built from constants only (table and column names), never from input.
         self._insert_sql = (
@@ -420,6 +443,8 @@ class SqlIntelStore:
                 conn.execute(update(coll).where(coll.c.id == collection_id).values(last_date_added_us=stamp))
             status = status_of(outcomes)
             self._insert_status(conn, status, user_id)
+        if rows and self._statistics.wrote(len(rows)):
+            self.db.refresh_statistics()
         return status
 
     def _existing_versions(
