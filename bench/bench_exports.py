@@ -95,7 +95,8 @@ def main(argv: list[str] | None = None) -> int:
                 report = exports.export(who, "bench", fmt, flt, out)
                 times.append(time.perf_counter() - t0)
                 written = report.tally.values if fmt != "stix" else report.tally.objects
-            rows.append((fmt, statistics.median(times), written, "rules" if fmt == "suricata" else "values"))
+            unit = {"suricata": "rules", "stix": "objects"}.get(fmt, "values")
+            rows.append((fmt, statistics.median(times), written, unit))
         engine = "PostgreSQL" if hub.db.engine.dialect.name == "postgresql" else "SQLite"
         print()
         print(f"| export ({engine}, {args.count:,} indicators) | median s | written | per second |")
