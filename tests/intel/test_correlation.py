@@ -294,3 +294,14 @@ def test_related_items_never_reveal_an_object_the_viewer_cannot_read(fresh_hub, 
             if object_id(o.n) not in allowed:
                 with pytest.raises(NotFoundError):
                     hub.intel.related(principal, object_id(o.n))
+
+
+def test_the_count_of_a_very_common_value_stops_at_ten_times_the_cap(world: World) -> None:
+    world.hub.intel.correlation_cap = 2
+    objects = [pattern_indicator(n, "[ipv4-addr:value = '9.9.9.9']", object_marking_refs=[GREEN]) for n in range(1, 31)]
+    ingest(world, "alice@a.example", objects)
+    [over] = world.hub.intel.related(world.principal("bob@b.example"), "9.9.9.9").over_correlating
+    assert (over.count, over.at_least) == (20, True)
+    world.hub.intel.correlation_cap = 3
+    [over] = world.hub.intel.related(world.principal("bob@b.example"), "9.9.9.9").over_correlating
+    assert (over.count, over.at_least) == (30, False)

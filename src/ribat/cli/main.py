@@ -481,7 +481,8 @@ def related(
         out.print(table)
     for o in answer.over_correlating:
         out.print(
-            f"over-correlating: {o.kind} {o.value} is in {o.count} objects (over the cap; not listed)",
+            f"over-correlating: {o.kind} {o.value} is in {'at least ' if o.at_least else ''}{o.count} objects "
+            "(over the cap; not listed)",
             markup=False,
             highlight=False,
         )

@@ -378,6 +378,7 @@ class Intel:
             [(p.kind, p.low or "", p.high or "") for p in probes.ranges],
             self.correlation_cap,
             exclude_object_id=exclude,
+            count_limit=self.correlation_cap * COUNT_FACTOR + 1,
         )
         audited = set(r.pk for r in self._audited(viewer, [c.row for c in rows]))
         best: dict[tuple[str, str], RelatedItem] = {}
@@ -403,12 +404,15 @@ class Intel:
                 tlp=c.row.tlp,
                 version=c.row.version_text,
             )
+        counted_to = self.correlation_cap * COUNT_FACTOR
         items = sorted(best.values(), key=lambda i: (order.index(Relation(i.relation)), i.kind, i.value, i.object_id))
         return Correlation(
             query=query,
             asked=tuple((o.kind, o.value) for o in probes.asked),
             items=items[:limit],
-            over_correlating=[OverCorrelation(k, v, n) for (k, v), n in sorted(over.items())],
+            over_correlating=[
+                OverCorrelation(k, v, min(n, counted_to), at_least=n > counted_to) for (k, v), n in sorted(over.items())
+            ],
         )
 
     def warninglist_flags(
@@ -690,6 +694,11 @@ def _meta(row: StoredRow) -> ObjectMeta:
         revoked=row.revoked,
     )
 
+
+# An over-correlating value is counted up to this many times the cap, then reported as "at
+# least" that many: the count of a value held by half the store would otherwise cost more than
+# the whole question may (docs/correlation.md).
+COUNT_FACTOR = 10
 
 _ID_SHAPE = re.compile(r"[a-z0-9][a-z0-9-]*--[0-9a-fA-F-]{36}")
 

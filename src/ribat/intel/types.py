@@ -156,6 +156,7 @@ class OverCorrelation:
     kind: str
     value: str
     count: int
+    at_least: bool = False  # the count stopped at its limit: there are at least this many
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,10 @@ def correlation_json(answer: Correlation) -> dict[str, Any]:
             }
             for i in answer.items
         ],
-        "over_correlating": [{"kind": o.kind, "value": o.value, "count": o.count} for o in answer.over_correlating],
+        "over_correlating": [
+            {"kind": o.kind, "value": o.value, "count": o.count, "at_least": o.at_least}
+            for o in answer.over_correlating
+        ],
     }
 
 
