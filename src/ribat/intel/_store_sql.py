@@ -661,8 +661,8 @@ class SqlIntelStore:
         with self.db.read() as conn:
             # Raw (unfiltered) counts are cheap, index-only; they are never shown, only used to
             # pick the values that need a readable count before their rows are fetched.
-            raw = [
-                row
+            raw = {
+                (row[0], row[1]): row[2]
                 for cond in probe_conds
                 for row in conn.execute(
                     select(ob.c.kind, ob.c.value, func.count())
@@ -670,10 +670,10 @@ class SqlIntelStore:
                     .group_by(ob.c.kind, ob.c.value)
                     .limit(10_000)
                 )
-            ]
-            small = [(k, v) for k, v, n in raw if n <= cap]
+            }
+            small = [(k, v) for (k, v), n in raw.items() if n <= cap]
             over: dict[tuple[str, str], int] = {}
-            for k, v, n in raw:
+            for (k, v), n in raw.items():
                 if n <= cap:
                     continue
                 # Readable objects holding the value in a readable version, from the index alone

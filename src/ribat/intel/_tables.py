@@ -132,8 +132,19 @@ observables = Table(
     Column("author_org_id", String(36), nullable=True),
     Column("author_user_id", String(36), nullable=True),
     Column("has_recipients", Boolean, nullable=False),
-    Index("ix_observables_value", "kind", "value", "collection_id", "tlp", "author_org_id", "object_id"),
-    Index("ix_observables_range", "kind", "range_key"),
+    # Both indexes cover what their look-ups read (the value index also the policy columns).
+    Index(
+        "ix_observables_value",
+        "kind",
+        "value",
+        "collection_id",
+        "tlp",
+        "author_org_id",
+        "object_id",
+        "has_recipients",
+        "author_user_id",
+    ),
+    Index("ix_observables_range", "kind", "range_key", "value"),
 )
 
 # Warninglist hits found at ingest: which list an indicator's value hit, and the entry.

@@ -103,8 +103,10 @@ def plan(asked: list[Observable]) -> Plan:
                 exact[("domain", parent)] = None
             key = range_key(obs)
             assert key is not None
-            # Sub-domains: keys that extend "com.example." ("/" sorts right after ".").
-            ranges.append(Probe("domain", "", key, key[:-1] + "/"))
+            # Sub-domains: keys that extend "com.example." by a label, which starts with a digit,
+            # a letter or "_" (all sort after "0"); "/" sorts right after ".". The domain itself
+            # is the exact probe, not part of the range.
+            ranges.append(Probe("domain", "", key + "0", key[:-1] + "/"))
     return Plan(tuple(wanted), tuple(exact), tuple(ranges))
 
 

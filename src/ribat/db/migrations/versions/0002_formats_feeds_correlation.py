@@ -47,11 +47,11 @@ def _intel_up() -> None:
         sa.ForeignKeyConstraint(["object_pk"], ["stix_objects.pk"], name=op.f("fk_observables_object_pk_stix_objects")),
         sa.PrimaryKeyConstraint("object_pk", "kind", "value", name=op.f("pk_observables")),
     )
-    op.create_index("ix_observables_range", "observables", ["kind", "range_key"], unique=False)
+    op.create_index("ix_observables_range", "observables", ["kind", "range_key", "value"], unique=False)
     op.create_index(
         "ix_observables_value",
         "observables",
-        ["kind", "value", "collection_id", "tlp", "author_org_id", "object_id"],
+        ["kind", "value", "collection_id", "tlp", "author_org_id", "object_id", "has_recipients", "author_user_id"],
         unique=False,
     )
     op.create_table(
