@@ -59,6 +59,7 @@ def test_quick_benchmark_measures_both_servers_and_updates_the_results_file(tmp_
     [
         ("bench.bench_correlation", ["--observables", "3000", "--queries", "50", "--runs", "1"], "| SQLite |"),
         ("bench.bench_exports", ["--count", "2000", "--runs", "1"], "| suricata |"),
+        ("bench.bench_misp", ["--attributes", "1000", "--runs", "1"], "| Ribat import"),
     ],
 )
 def test_issue_4_benchmarks_run_at_a_small_size(module: str, args: list[str], expect: str) -> None:
