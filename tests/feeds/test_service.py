@@ -317,3 +317,17 @@ def test_credentials_are_sealed_at_rest_and_opened_for_the_feed(world: World) ->
         assert other.get(feed.id).credentials is None
     finally:
         feeds.close()
+
+
+@pytest.mark.parametrize(
+    "source",
+    ["http://127.0.0.1:8080/list.txt", "http://10.1.2.3/list.txt", "http://[::1]/list.txt", "http://localhost/x.txt"],
+)
+def test_only_admins_may_point_a_feed_at_the_hubs_own_network(world: World, source: str) -> None:
+    feeds = feeds_for(world.hub)
+    alice = world.principal("alice@a.example")
+    with pytest.raises(PermissionDeniedError, match="loopback, private or link-local"):
+        feeds.add("inside", kind="text", source=source, collection="shared", user="alice@a.example", by=alice)
+    admin = world.principal("admin@hub.example")
+    feed = feeds.add("inside", kind="text", source=source, collection="shared", user="alice@a.example", by=admin)
+    assert feed.source == source

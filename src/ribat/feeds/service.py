@@ -11,7 +11,9 @@ resumes from the saved state. Every run is recorded with its counts and problems
 from __future__ import annotations
 
 import builtins
+import ipaddress
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -541,12 +543,32 @@ def _check_url(source: str) -> str:
     return source.strip()
 
 
+def _on_the_hubs_network(url: str) -> bool:
+    """Whether the URL's host is, or resolves to, a loopback, private, link-local or otherwise
+    non-global address: a feed there would let a member reach the hub's own network (SSRF).
+    Checked when a non-admin defines the feed; a name that does not resolve yet is allowed
+    (it is fetched only if it resolves later, and then as any other public URL)."""
+    host = urlsplit(url).hostname or ""
+    try:
+        addresses = [ipaddress.ip_address(host)]
+    except ValueError:
+        try:
+            infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+        except OSError:
+            return False
+        addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
+    return any(not a.is_global for a in addresses)
+
+
 def _source(kind: FeedKind, source: str, by: Principal | None) -> str:
     source = source.strip()
     if not source:
         raise ValidationError("source", "must not be empty")
     if kind.is_remote or (kind is FeedKind.MISP_FEED and _is_url(source)):
-        return _check_url(source)
+        checked = _check_url(source)
+        if by is not None and by.user.role is not Role.ADMIN and _on_the_hubs_network(checked):
+            raise PermissionDeniedError("define", "a feed on a loopback, private or link-local address (admins only)")
+        return checked
     if _is_url(source):
         raise ValidationError("source", f"a {kind.value} feed reads a local directory, not a URL ({source!r})")
     if by is not None and by.user.role is not Role.ADMIN:
