@@ -68,3 +68,17 @@ def test_statistics_are_refreshed_after_a_bulk_load_on_postgresql(postgres_url: 
         assert analysed is True
     finally:
         db.dispose()
+
+
+@pytest.mark.postgres
+def test_a_vacuuming_refresh_marks_a_bulk_load_all_visible(postgres_url: str) -> None:
+    db = Database(postgres_url)
+    try:
+        db.refresh_statistics(vacuum=True)
+        with db.read() as conn:
+            vacuumed = conn.exec_driver_sql(
+                "SELECT last_vacuum IS NOT NULL FROM pg_stat_user_tables WHERE relname = 'observables'"
+            ).scalar()
+        assert vacuumed is True
+    finally:
+        db.dispose()

@@ -378,7 +378,7 @@ def import_files(
                         failures.append((path.name, f.id, f.message or ""))
                     progress.advance(task, len(batch))
         if totals["stored"]:
-            hub.db.refresh_statistics()
+            hub.db.refresh_statistics(vacuum=True)
         for name, object_id, reason in failures:
             err.print(f"[yellow]failed[/yellow] {name}: {object_id}: {reason}")
         out.print(f"stored {totals['stored']}, already present {totals['duplicates']}, failed {totals['failed']}")

@@ -141,16 +141,22 @@ class Database:
             with self.engine.connect() as conn, conn.begin():
                 yield conn
 
-    def refresh_statistics(self) -> None:
+    def refresh_statistics(self, *, vacuum: bool = False) -> None:
         """Let the query planner see the data after a bulk load (``ANALYZE`` on
         PostgreSQL, ``PRAGMA optimize`` on SQLite). Without statistics PostgreSQL may plan
-        the ingest's existence check as a scan of the whole collection."""
+        the ingest's existence check as a scan of the whole collection.
+
+        ``vacuum`` (PostgreSQL): ``VACUUM (ANALYZE)`` instead, which also marks the freshly
+        loaded pages all-visible so that index-only scans (the correlation look-ups) need not
+        visit the table; autovacuum does the same later, a bulk load need not wait for it."""
         if self.is_sqlite:
             with self.write() as conn:
                 conn.exec_driver_sql("PRAGMA optimize")
             return
         with self.engine.connect() as conn:
-            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
+            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+                "VACUUM (ANALYZE)" if vacuum else "ANALYZE"
+            )
 
     def dispose(self) -> None:
         if self._checkpointer is not None:
