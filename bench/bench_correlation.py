@@ -24,14 +24,12 @@ from __future__ import annotations
 
 import argparse
 import random
-import shutil
 import statistics
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
-from bench.stixgen import BATCH, DEFAULT_SEED, indicator
+from bench.inproc import add_common_options, bench_hub
+from bench.stixgen import BATCH, indicator
 
 GREEN = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"
 POPULAR = 5_000
@@ -84,27 +82,15 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.bench_correlation", description=__doc__.split("\n")[0])
     p.add_argument("--observables", type=int, default=1_000_000, help="observables to index (approximately)")
     p.add_argument("--queries", type=int, default=2000, help="questions per round")
-    p.add_argument("--runs", type=int, default=3, help="rounds; medians are reported")
-    p.add_argument("--database-url", default=None, help="a fresh, empty database (default: a temporary SQLite)")
-    p.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    add_common_options(p, runs_help="rounds; medians are reported")
     args = p.parse_args(argv)
 
     from ribat.accounts import OrgKind, Role
-    from ribat.config import Settings
-    from ribat.hub import Hub
-    from ribat.intel import Grant
 
-    tmp = Path(tempfile.mkdtemp(prefix="ribat-corr-"))
-    url = args.database_url or f"sqlite:///{tmp / 'bench.db'}"
-    hub = Hub.open(Settings(database_url=url, secret_key="bench-secret-key-0123456789"), migrate=True)
-    try:
+    with bench_hub(args.database_url, "ribat-corr-") as (hub, who):
         acc = hub.accounts
-        a = acc.create_org("Author CERT", "author", "MY", OrgKind.NATIONAL_CERT)
         b = acc.create_org("Reader CERT", "reader", "OM", OrgKind.NATIONAL_CERT)
-        author = acc.create_user("author@a.example", a.id, Role.ANALYST)
         reader = acc.create_user("reader@b.example", b.id, Role.ANALYST)
-        hub.intel.create_collection("bench", alias="bench", grants=[Grant("community", "", True, True)])
-        who = acc.principal_for(author.id)
         # URLs index their host too: about 1.25 observables an indicator.
         total = int(args.observables / 1.25)
         started = time.perf_counter()
@@ -143,9 +129,6 @@ def main(argv: list[str] | None = None) -> int:
             f"| {engine} | {indexed:,} | {len(asked):,} x {args.runs} | {statistics.median(p50s):.2f} | "
             f"{statistics.median(p99s):.2f} | {statistics.median(maxes):.1f} | {statistics.median(hits):,.0f} |"
         )
-    finally:
-        hub.close()
-        shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 

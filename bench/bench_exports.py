@@ -21,15 +21,13 @@ from __future__ import annotations
 
 import argparse
 import io
-import shutil
 import statistics
-import tempfile
 import time
-from pathlib import Path
 
 import orjson
 
-from bench.stixgen import BATCH, DEFAULT_SEED, indicator
+from bench.inproc import add_common_options, bench_hub
+from bench.stixgen import BATCH, indicator
 
 FORMATS = ("suricata", "zeek", "csv", "stix")
 
@@ -37,27 +35,14 @@ FORMATS = ("suricata", "zeek", "csv", "stix")
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.bench_exports", description=__doc__.split("\n")[0])
     p.add_argument("--count", type=int, default=100_000, help="indicators in the collection")
-    p.add_argument("--runs", type=int, default=3, help="runs per format; medians are reported")
-    p.add_argument("--database-url", default=None, help="a fresh, empty database (default: a temporary SQLite)")
-    p.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    add_common_options(p, runs_help="runs per format; medians are reported")
     args = p.parse_args(argv)
 
-    from ribat.accounts import OrgKind, Role
-    from ribat.config import Settings
     from ribat.formats.exporting import Exports
     from ribat.formats.exports import parse_filter
-    from ribat.hub import Hub
-    from ribat.intel import Grant, ObjectFilter
+    from ribat.intel import ObjectFilter
 
-    tmp = Path(tempfile.mkdtemp(prefix="ribat-exports-"))
-    url = args.database_url or f"sqlite:///{tmp / 'bench.db'}"
-    hub = Hub.open(Settings(database_url=url, secret_key="bench-secret-key-0123456789"), migrate=True)
-    try:
-        acc = hub.accounts
-        org = acc.create_org("Author CERT", "author", "MY", OrgKind.NATIONAL_CERT)
-        user = acc.create_user("author@a.example", org.id, Role.ANALYST)
-        hub.intel.create_collection("bench", alias="bench", grants=[Grant("community", "", True, True)])
-        who = acc.principal_for(user.id)
+    with bench_hub(args.database_url, "ribat-exports-") as (hub, who):
         started = time.perf_counter()
         for start in range(0, args.count, BATCH):
             objs = [indicator(i, args.seed) for i in range(start, min(start + BATCH, args.count))]
@@ -103,9 +88,6 @@ def main(argv: list[str] | None = None) -> int:
         print("| --- | ---: | ---: | ---: |")
         for name, seconds, n, unit in rows:
             print(f"| {name} | {seconds:.2f} | {n:,} {unit} | {n / seconds:,.0f} |")
-    finally:
-        hub.close()
-        shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 
