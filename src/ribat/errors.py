@@ -5,6 +5,7 @@ Hierarchy::
     RibatError
      ├── InputError                      something the caller sent is wrong
      │    ├── ValidationError            a field or value fails validation (field, reason)
+     │    │    └── ModelFileError        a maturity model file is invalid (file, line, field, reason)
      │    ├── StixValidationError        one STIX object is invalid (object_id, reason)
      │    ├── EnvelopeError              the body is not a STIX envelope/bundle (reason)
      │    ├── BadPageTokenError          a TAXII ``next`` token is forged, stale or for another query
@@ -25,6 +26,7 @@ __all__ = [
     "ConflictError",
     "EnvelopeError",
     "InputError",
+    "ModelFileError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitedError",
@@ -53,6 +55,18 @@ class ValidationError(InputError):
         super().__init__(f"{field}: {reason}")
         self.field = field
         self.reason = reason
+
+
+class ModelFileError(ValidationError):
+    """A maturity model file is invalid; the message reads ``file:line: field: reason``."""
+
+    def __init__(self, file: str, line: int | None, field: str, reason: str) -> None:
+        super().__init__(field, reason)
+        where = f"{file}:{line}" if line is not None else file
+        self.message = f"{where}: {field}: {reason}" if field else f"{where}: {reason}"
+        self.args = (self.message,)
+        self.file = file
+        self.line = line
 
 
 class StixValidationError(InputError):
