@@ -11,7 +11,7 @@ from ribat.accounts import Accounts
 from ribat.config import Settings, new_secret_key
 from ribat.db import Database, upgrade
 from ribat.intel import Intel, PageTokens, SqlIntelStore, Tlp
-from ribat.intel.warninglists import load_directory
+from ribat.intel.warninglists import WarninglistIndex, load_directory
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +36,17 @@ class Hub:
             upgrade(db.engine)
         accounts = Accounts(db)
         secret = settings.secret_key or accounts.hub_secret("secret_key", new_secret_key)
-        warninglists = None
-        if settings.warninglists_dir is not None:
-            loaded = load_directory(settings.warninglists_dir)
+        lists_dir = settings.warninglists_dir
+
+        def warninglists() -> WarninglistIndex | None:
+            # Loaded on first use (the first ingest or export), not by every `ribat` command.
+            if lists_dir is None:
+                return None
+            loaded = load_directory(lists_dir)
             for problem in loaded.problems:
                 log.warning("warninglists: %s", problem)
-            warninglists = loaded.index
+            return loaded.index
+
         intel = Intel(
             SqlIntelStore(db),
             accounts,

@@ -305,3 +305,19 @@ def test_the_count_of_a_very_common_value_stops_at_ten_times_the_cap(world: Worl
     world.hub.intel.correlation_cap = 3
     [over] = world.hub.intel.related(world.principal("bob@b.example"), "9.9.9.9").over_correlating
     assert (over.count, over.at_least) == (30, False)
+
+
+def test_warninglists_are_loaded_once_on_first_use_not_when_the_hub_opens(world: World) -> None:
+    calls: list[int] = []
+
+    def load() -> WarninglistIndex:
+        calls.append(1)
+        return WarninglistIndex([Warninglist("Test nets", 1, "", "cidr", ("192.0.2.0/24",))])
+
+    intel = world.hub.intel
+    intel._load_warninglists = load  # what Hub.open hands over when RIBAT_WARNINGLISTS_DIR is set
+    assert calls == []
+    ingest(world, "alice@a.example", [pattern_indicator(1, "[ipv4-addr:value = '192.0.2.9']")])
+    ingest(world, "alice@a.example", [pattern_indicator(2, "[ipv4-addr:value = '192.0.2.10']")])
+    assert calls == [1]
+    assert set(intel.warninglist_flags(world.principal("alice@a.example"), [oid(1), oid(2)])) == {oid(1), oid(2)}

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,7 +88,7 @@ class Intel:
         page_size_cap: int = 1000,
         default_page_size: int = 100,
         default_tlp: Tlp = Tlp.AMBER,
-        warninglists: WarninglistIndex | None = None,
+        warninglists: WarninglistIndex | Callable[[], WarninglistIndex | None] | None = None,
         correlation_cap: int = 200,
         now: Clock = now_us,
         new_id: NewId = new_uuid,
@@ -98,10 +99,29 @@ class Intel:
         self.page_size_cap = page_size_cap
         self.default_page_size = default_page_size
         self.default_tlp = default_tlp
-        self.warninglists = warninglists
+        # An index, or a loader run on first use: most `ribat` commands never need the lists.
+        self._warninglists: WarninglistIndex | None = None if callable(warninglists) else warninglists
+        self._load_warninglists = warninglists if callable(warninglists) else None
+        self._warninglists_lock = threading.Lock()
         self.correlation_cap = correlation_cap
         self.now = now
         self.new_id = new_id
+
+    @property
+    def warninglists(self) -> WarninglistIndex | None:
+        """The MISP warninglists indicators are checked against at ingest (None: none configured)."""
+        if self._load_warninglists is not None:
+            with self._warninglists_lock:
+                if self._load_warninglists is not None:
+                    self._warninglists = self._load_warninglists()
+                    self._load_warninglists = None
+        return self._warninglists
+
+    @warninglists.setter
+    def warninglists(self, index: WarninglistIndex | None) -> None:
+        with self._warninglists_lock:
+            self._warninglists = index
+            self._load_warninglists = None
 
     # -- collections ------------------------------------------------------------------
 
@@ -322,11 +342,12 @@ class Intel:
         tlp = tlp_of_object(obj, markings)
         found = observables_of(obj)
         warnings: tuple[tuple[str, str, str], ...] = ()
-        if found and self.warninglists is not None and obj["type"] == "indicator":
+        warninglists = self.warninglists if found and obj["type"] == "indicator" else None
+        if warninglists is not None:
             # One hit per list: a URL's host is indexed beside the URL and would hit again.
             first: dict[str, tuple[str, str, str]] = {}
             for o in found:
-                for hit in self.warninglists.hits(o.value):
+                for hit in warninglists.hits(o.value):
                     first.setdefault(hit.list_name, (hit.list_name, o.value, hit.matched_entry[:520]))
             warnings = tuple(first.values())
         return NewVersion(
