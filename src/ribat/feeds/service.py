@@ -53,7 +53,6 @@ MINUTE_US = 60 * 1_000_000
 INGEST_BATCH = 1000  # objects per ingest call (one transaction each)
 MAX_PROBLEMS = 200  # problems kept per run record
 MAX_INTERVAL_MINUTES = 366 * 24 * 60
-REFRESH_AFTER = 10_000  # refresh the planner's statistics after a run stored this many objects
 
 Progress = Callable[[int, int | None, str], None]
 """``progress(batches_done, batches_expected or None, label_of_the_last_batch)``."""
@@ -108,7 +107,6 @@ class Feeds:
         sleep: Callable[[float], object] = time.sleep,
         lease_minutes: int = 15,
         taxii_page_size: int = TAXII_PAGE_SIZE,
-        refresh_statistics: Callable[[], None] | None = None,
     ) -> None:
         self.store = store
         self.intel = intel
@@ -121,7 +119,6 @@ class Feeds:
         self.retries = retries
         self.sleep = sleep
         self.lease_us = lease_minutes * MINUTE_US
-        self.refresh_statistics = refresh_statistics
         self.taxii_page_size = taxii_page_size
         self._fetcher: Fetcher | None = None
         self._lock = threading.Lock()
@@ -135,7 +132,6 @@ class Feeds:
         settings = hub.settings
         kwargs.setdefault("timeout", settings.feed_timeout)
         kwargs.setdefault("max_bytes", settings.feed_max_bytes)
-        kwargs.setdefault("refresh_statistics", hub.db.refresh_statistics)
         return cls(SqlFeedStore(hub.db, SecretBox(hub.secret_key)), hub.intel, hub.accounts, **kwargs)
 
     def fetcher(self) -> Fetcher:
@@ -389,8 +385,6 @@ class Feeds:
             problems=tally.problem_lines(),
         )
         self.store.finish_run(finished)
-        if tally.stored >= REFRESH_AFTER and self.refresh_statistics is not None:
-            self.refresh_statistics()
         log.info(
             "feed %s: %s; fetched %d, stored %d, merged %d, failed %d%s",
             feed.name,

@@ -80,8 +80,6 @@ __all__ = [
 
 KINDS: Final = ("stix", "misp", "csv", "ioc-list", "openioc")
 BATCH: Final = 1000
-# A run that stores this many objects refreshes the query planner's statistics.
-STATISTICS_AFTER: Final = 10 * BATCH
 # Report entries kept per list (failures, losses); the counts are always whole.
 REPORT_LIMIT: Final = 10_000
 _OPTIONS: Final = {
@@ -478,8 +476,6 @@ class Imports:
             report = _report(tally, conversion, {**extra, "error": reason})
             self._finish(run_id, "failed", tally.counts(lost), report)
             raise
-        if tally.stored >= STATISTICS_AFTER:
-            self.db.refresh_statistics()
         self._finish(run_id, "complete", tally.counts(lost), _report(tally, conversion, extra))
         with self.db.read() as conn:
             row = conn.execute(select(t.import_runs).where(t.import_runs.c.id == run_id)).one()
