@@ -154,6 +154,29 @@ class Settings(BaseSettings):
         ),
     )
 
+    capacity_models_dir: Path | None = Field(
+        default=None,
+        description=(
+            "Directory of extra maturity model files (YAML or JSON, see docs/capacity-models.md) offered beside "
+            "the shipped ones. A model version is pinned in the database by the first assessment that uses it."
+        ),
+    )
+    assessment_document_bytes: int = Field(
+        default=20 * 1024 * 1024,
+        ge=1024,
+        le=1024 * 1024 * 1024,
+        description="Largest evidence document an assessment accepts (kept in the database, never on disk).",
+    )
+    benchmark_minimum: int = Field(
+        default=3,
+        ge=3,
+        le=1000,
+        description=(
+            "Fewest countries a coalition benchmark aggregate may be computed from; smaller groups are "
+            "suppressed (at three, a median is one country's own value: raise it for larger coalitions)."
+        ),
+    )
+
     @field_validator("database_url")
     @classmethod
     def _normalise_postgres_url(cls, value: str) -> str:

@@ -12,6 +12,7 @@ Hierarchy::
      │    └── TooLargeError              a body exceeds a limit (size, limit)
      ├── NotFoundError                   (kind, key)
      ├── ConflictError                   a unique thing already exists (kind, key)
+     │    └── StateError                 the thing is in a state that forbids the action (kind, key, state, action)
      ├── AuthenticationError             no, wrong, expired or revoked credentials (reason)
      │    └── RateLimitedError           too many failed attempts (retry_after)
      └── PermissionDeniedError           authenticated, but not allowed (action, target)
@@ -31,6 +32,7 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitedError",
     "RibatError",
+    "StateError",
     "StixValidationError",
     "TlpViolationError",
     "TooLargeError",
@@ -106,6 +108,17 @@ class ConflictError(RibatError):
         super().__init__(f"{kind} {key!r} already exists")
         self.kind = kind
         self.key = key
+
+
+class StateError(ConflictError):
+    """``kind`` ``key`` is ``state``, which forbids ``action`` (a final assessment cannot be changed)."""
+
+    def __init__(self, kind: str, key: str, state: str, action: str) -> None:
+        RibatError.__init__(self, f"{kind} {key!r} is {state}: cannot {action}")
+        self.kind = kind
+        self.key = key
+        self.state = state
+        self.action = action
 
 
 class AuthenticationError(RibatError):

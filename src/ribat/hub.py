@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+import ribat.capacity._tables
 import ribat.feeds._tables
 import ribat.formats._tables  # noqa: F401  (their tables join the metadata)
 from ribat.accounts import Accounts

@@ -1,13 +1,31 @@
 """Capacity: national cybersecurity capacity assessment.
 
 Owns maturity models (loaded from versioned YAML/JSON files, ``ribat.capacity.models``),
-assessments, scoring, benchmarking and reports. Calls ``ribat.accounts`` and ``ribat.db``.
+assessment campaigns (``service.Assessments``: participants, answers, review, evidence, final
+results, comparison over time), who sees them (``access``), scoring, benchmarking and reports.
+Calls ``ribat.accounts``, ``ribat.intel`` (platform evidence) and ``ribat.db``.
 The model types (``types``), the loader (``models``), the scoring engine (``scoring``), the
 coalition benchmark (``benchmark``) and the roadmap (``roadmap``) are pure and do no I/O beyond
 reading the model files they are given; ``report`` renders HTML and PDF (WeasyPrint).
 """
 
+from ribat.capacity.access import Access, AccessDecision, Viewer, decide
+from ribat.capacity.assessment import (
+    Assessment,
+    AssessmentEvent,
+    Consensus,
+    Contribution,
+    Evidence,
+    EvidenceKind,
+    EvidenceStatus,
+    Participant,
+    ParticipantRole,
+    State,
+    Visibility,
+    VisibilityScope,
+)
 from ribat.capacity.benchmark import StageBenchmark, WeightedBenchmark, benchmark_stages, benchmark_weighted
+from ribat.capacity.comparison import Change, Comparison, compare
 from ribat.capacity.models import MODEL_SUFFIXES, SHIPPED_MODELS, load_model, load_models, parse_model, shipped_models
 from ribat.capacity.report import GapLine, render_html, render_pdf
 from ribat.capacity.roadmap import Gap, Roadmap, Strength, build_roadmap, gap_id
@@ -27,6 +45,15 @@ from ribat.capacity.scoring import (
     score_stages,
     score_weighted,
     summarize,
+)
+from ribat.capacity.service import (
+    Assessments,
+    BenchmarkView,
+    CampaignView,
+    Outcome,
+    ReviewItem,
+    country_name,
+    safe_filename,
 )
 from ribat.capacity.types import (
     KINDS,
@@ -48,11 +75,25 @@ __all__ = [
     "LANGUAGES",
     "MODEL_SUFFIXES",
     "SHIPPED_MODELS",
+    "Access",
+    "AccessDecision",
     "Answer",
     "Answers",
     "Aspect",
+    "Assessment",
+    "AssessmentEvent",
+    "Assessments",
+    "BenchmarkView",
+    "CampaignView",
+    "Change",
+    "Comparison",
+    "Consensus",
+    "Contribution",
     "Dimension",
     "DimensionResult",
+    "Evidence",
+    "EvidenceKind",
+    "EvidenceStatus",
     "Factor",
     "FactorResult",
     "Gap",
@@ -61,20 +102,31 @@ __all__ = [
     "Kind",
     "Model",
     "ModelResult",
+    "Outcome",
+    "Participant",
+    "ParticipantRole",
     "PillarResult",
+    "ReviewItem",
     "Roadmap",
     "Stage",
     "StageBenchmark",
     "StageResult",
     "StageSummary",
+    "State",
     "Strength",
     "Text",
     "Tier",
+    "Viewer",
+    "Visibility",
+    "VisibilityScope",
     "WeightedBenchmark",
     "WeightedResult",
     "benchmark_stages",
     "benchmark_weighted",
     "build_roadmap",
+    "compare",
+    "country_name",
+    "decide",
     "gap_id",
     "load_model",
     "load_models",
@@ -83,6 +135,7 @@ __all__ = [
     "parse_model",
     "render_html",
     "render_pdf",
+    "safe_filename",
     "score",
     "score_factor",
     "score_stages",

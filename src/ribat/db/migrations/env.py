@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import create_engine
 
 import ribat.accounts._tables
+import ribat.capacity._tables
 import ribat.feeds._tables
 import ribat.formats._tables
 import ribat.intel._tables  # noqa: F401
