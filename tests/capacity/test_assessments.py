@@ -68,6 +68,9 @@ def finish(svc: Assessments, world: World, aid: str, answer: Answer = Answer.MET
     svc.answer(lead, aid, {i: (answer, "") for i in ids})
     svc.transition(lead, aid, "review")
     svc.settle_agreed(lead, aid)
+    # Other contributors may have answered differently: the lead settles what is still open with ``answer``.
+    open_ = [item.indicator_id for item in svc.review(lead, aid) if item.consensus is None]
+    svc.settle(lead, aid, {i: (answer, "") for i in open_})
     svc.transition(lead, aid, "final")
 
 
@@ -372,3 +375,36 @@ def test_reports_render_in_english_and_arabic(svc: Assessments, world: World) ->
     assert svc.report(alice, aid, language="en", fmt="pdf").startswith(b"%PDF-")
     with pytest.raises(ValidationError, match="language"):
         svc.report(alice, aid, language="de")
+
+
+def test_answers_export_and_import_through_the_service(svc: Assessments, world: World) -> None:
+    aid = campaign(svc, world)
+    alice, bob = world.principal("alice@a.example"), world.principal("bob@b.example")
+    ids = all_ids(svc, CMM)
+    csv_file = (
+        "indicator_id,answer,comment\n" + f"{ids[0]},met,a\n{ids[1]},sometimes,b\nnope,met,\n{ids[2]},not met,c\n"
+    )
+    outcome = svc.import_answers(bob, aid, csv_file.encode(), filename="answers.csv")
+    assert outcome.saved == 2
+    assert any("line 3" in p for p in outcome.problems) and any("line 4" in p for p in outcome.problems)
+    assert {(c.indicator_id, c.answer) for c in svc.contributions(bob, aid)} == {
+        (ids[0], Answer.MET),
+        (ids[2], Answer.NOT_MET),
+    }
+    exported = svc.export(alice, aid, fmt="csv").decode()
+    assert "bob@b.example" in exported and exported.count("\r\n") == 1 + len(ids) + 2
+    finish(svc, world, aid, Answer.PARTLY_MET)
+    as_json = svc.export(alice, aid, fmt="json", language="ar")
+    back = svc.model(CMM)
+    from ribat.capacity import read_answers
+
+    assert read_answers(back, as_json).answers == {i: (Answer.PARTLY_MET, "") for i in ids}
+    # A viewer of shared results exports the consensus alone: no contributors, no evidence.
+    svc.set_visibility(alice, aid, Visibility(VisibilityScope.COALITION))
+    d = world.hub.accounts.create_org("CERT D", "cert-d", "SN", OrgKind.NATIONAL_CERT)
+    world.hub.accounts.create_user("dia@d.example", d.id, Role.READER)
+    shared = svc.export(world.principal("dia@d.example"), aid, fmt="csv").decode()
+    assert "bob@b.example" not in shared and "alice@a.example" not in shared and ",contributor," not in shared
+    assert shared.count(",partly_met,") == len(ids)
+    with pytest.raises(ValidationError, match="format"):
+        svc.export(alice, aid, fmt="xlsx")

@@ -10,6 +10,7 @@ reading the model files they are given; ``report`` renders HTML and PDF (WeasyPr
 """
 
 from ribat.capacity.access import Access, AccessDecision, Viewer, decide
+from ribat.capacity.answers_io import AnswerImport, export_csv, export_json, read_answers
 from ribat.capacity.assessment import (
     Assessment,
     AssessmentEvent,
@@ -78,6 +79,7 @@ __all__ = [
     "Access",
     "AccessDecision",
     "Answer",
+    "AnswerImport",
     "Answers",
     "Aspect",
     "Assessment",
@@ -127,12 +129,15 @@ __all__ = [
     "compare",
     "country_name",
     "decide",
+    "export_csv",
+    "export_json",
     "gap_id",
     "load_model",
     "load_models",
     "localized",
     "parse_answer",
     "parse_model",
+    "read_answers",
     "render_html",
     "render_pdf",
     "safe_filename",

@@ -41,6 +41,7 @@ from babel.dates import format_datetime
 
 from ribat.accounts import Accounts, Principal, Role
 from ribat.capacity.access import Access, AccessDecision, Viewer, decide
+from ribat.capacity.answers_io import export_csv, export_json, read_answers
 from ribat.capacity.assessment import (
     Assessment,
     AssessmentEvent,
@@ -530,6 +531,58 @@ class Assessments:
         if fmt == "pdf":
             return render_pdf(model, result, **options)
         return render_html(model, result, **options).encode("utf-8")
+
+    def export(self, principal: Principal, assessment_id: str, *, fmt: str = "csv", language: str = "en") -> bytes:
+        """Every answer of the campaign as CSV or JSON (``ribat.capacity.answers_io``, ``docs/capacity-answers.md``).
+
+        Participants and the assessed organisation get the consensus with each contributor's answer and the
+        evidence; a viewer of shared results gets the consensus answers alone, without who settled them."""
+        if fmt not in ("csv", "json"):
+            raise ValidationError("format", f"{fmt!r} is not one of csv, json")
+        if language not in LANGUAGES:
+            raise ValidationError("language", f"{language!r} is not one of {', '.join(LANGUAGES)}")
+        found = self._seen(principal, assessment_id)
+        model = self.model(found.model_key)
+        full = decide(viewer_of(principal), found).access is Access.CAMPAIGN
+        settled = self.consensus(principal, assessment_id)
+        given = self.store.contributions(assessment_id) if full else []
+        items = self.store.evidence(assessment_id) if full else []
+        people = {p.user_id for p in found.participants} | {c.user_id for c in given}
+        people |= {c.decided_by for c in settled.values() if c.decided_by}
+        users = {}
+        for user_id in people:
+            try:
+                users[user_id] = self.accounts.get_user(user_id).email
+            except NotFoundError:
+                users[user_id] = user_id
+        if fmt == "csv":
+            text = export_csv(model, found, settled, given, items, users=users, language=language)
+            return text.encode("utf-8")
+        data = export_json(model, found, settled, given, items, users=users, language=language)
+        return orjson.dumps(data, option=orjson.OPT_INDENT_2)
+
+    def import_answers(
+        self,
+        principal: Principal,
+        assessment_id: str,
+        data: bytes,
+        *,
+        filename: str | None = None,
+        fmt: str | None = None,
+        source: str = "consensus",
+        as_consensus: bool = False,
+    ) -> Outcome:
+        """Answers read from a CSV or JSON file (``answers_io.read_answers``) saved as the caller's own answers, or
+        with ``as_consensus`` settled as consensus answers (review). Problems of the file and of the answers are
+        reported together, each naming its line; the valid answers are saved."""
+        found = self._seen(principal, assessment_id, Access.CAMPAIGN)
+        parsed = read_answers(self.model(found.model_key), data, filename=filename, fmt=fmt, source=source)
+        given: dict[str, tuple[Answer | str, str]] = dict(parsed.answers)
+        if as_consensus:
+            done = self.settle(principal, assessment_id, given)
+        else:
+            done = self.answer(principal, assessment_id, given)
+        return Outcome(done.saved, (*parsed.problems, *done.problems))
 
     # -- creating and managing -----------------------------------------------------------------
 
