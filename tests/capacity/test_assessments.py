@@ -408,3 +408,32 @@ def test_answers_export_and_import_through_the_service(svc: Assessments, world: 
     assert shared.count(",partly_met,") == len(ids)
     with pytest.raises(ValidationError, match="format"):
         svc.export(alice, aid, fmt="xlsx")
+
+
+def test_platform_evidence_is_proposed_from_the_country_s_sharing_and_decided_by_the_assessors(
+    svc: Assessments, world: World
+) -> None:
+    from support import indicator
+
+    alice, bob = world.principal("alice@a.example"), world.principal("bob@b.example")
+    now = svc.now()
+    world.hub.intel.ingest(
+        alice, "shared", {"type": "bundle", "id": "bundle--1", "objects": [indicator(1), indicator(2)]}
+    )
+    world.hub.intel.ingest(bob, "shared", {"type": "bundle", "id": "bundle--2", "objects": [indicator(3)]})
+    aid = campaign(svc, world)
+    tagged = {(i.id, m) for i in svc.model(CMM).indicators() for m in i.evidence}
+    assert tagged, "the shipped model names platform metrics on some indicators"
+    items = svc.propose_platform_evidence(bob, aid, end_us=now + 3_600_000_000)
+    assert {(e.indicator_id, e.metric) for e in items} == tagged
+    volume = next(e for e in items if e.metric == "sharing.volume")
+    # Only Malaysia's organisation counts: alice's two indicators, not bob's (Oman).
+    assert volume.status is EvidenceStatus.PROPOSED and volume.value is not None and "2" in volume.value
+    assert "CERT A" in (volume.query or "") and "CERT B" not in (volume.query or "")
+    assert svc.propose_platform_evidence(bob, aid, end_us=now + 3_600_000_000) == []  # same window: not twice
+    with pytest.raises(PermissionDeniedError):
+        svc.decide_evidence(bob, aid, volume.id, accept=True)  # a contributor proposes, assessors decide
+    assert svc.decide_evidence(alice, aid, volume.id, accept=True).status is EvidenceStatus.ACCEPTED
+    assert svc.decide_evidence(alice, aid, items[1].id, accept=False).status is EvidenceStatus.REJECTED
+    with pytest.raises(PermissionDeniedError):
+        svc.propose_platform_evidence(world.principal("carol@c.example"), aid)  # an observer

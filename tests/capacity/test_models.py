@@ -426,3 +426,50 @@ def test_shipped_model_files_are_yaml_so_that_the_package_includes_them() -> Non
 
     files = sorted(p.name for p in SHIPPED_MODELS.iterdir() if p.is_file())
     assert files == ["coalition-cmm.yaml", "gci-style.yaml"]
+
+
+# -- platform evidence named by indicators ---------------------------------------------------------
+
+
+def test_an_indicator_names_the_platform_metrics_that_can_evidence_it(tmp_path: Path) -> None:
+    tagged = "weight: 2.5\n            evidence: [sharing.volume, federation.participation]\n"
+    model = load_model(write(tmp_path, TINY.replace("weight: 2.5\n", tagged), "tiny.yaml"))
+    assert model.indicator("t.d1.f1.i2").evidence == ("sharing.volume", "federation.participation")
+    assert model.indicator("t.d1.f1.i1").evidence == ()
+    none = "weight: 2.5\n            evidence: []\n"
+    empty = load_model(write(tmp_path, TINY.replace("weight: 2.5\n", none), "empty.yaml"))
+    assert empty.indicator("t.d1.f1.i2").evidence == ()
+
+
+def test_unknown_evidence_metric_names_file_line_and_field(tmp_path: Path) -> None:
+    listed = "            evidence:\n              - sharing.volume\n              - sharing.speed\n"
+    error = rejected(tmp_path, TINY.replace("            weight: 2.5\n", "            weight: 2.5\n" + listed))
+    assert error.message == (
+        f"{tmp_path / 'bad.yaml'}:26: dimensions[0].factors[0].indicators[1].evidence[1]: 'sharing.speed' is not a "
+        "platform metric (use federation.participation, sharing.sighting_feedback, sharing.timeliness, sharing.volume)"
+    )
+
+
+def test_evidence_must_be_a_list_of_distinct_metrics(tmp_path: Path) -> None:
+    error = rejected(tmp_path, TINY.replace("weight: 2.5\n", "weight: 2.5\n            evidence: sharing.volume\n"))
+    assert (error.line, error.field) == (24, "dimensions[0].factors[0].indicators[1].evidence")
+    assert "must be a list" in error.message
+    twice = "weight: 2.5\n            evidence: [sharing.volume, sharing.volume]\n"
+    error = rejected(tmp_path, TINY.replace("weight: 2.5\n", twice))
+    assert (error.line, error.field) == (24, "dimensions[0].factors[0].indicators[1].evidence[1]")
+    assert "duplicate metric 'sharing.volume'" in error.message
+
+
+def test_shipped_models_offer_platform_evidence_for_sharing_and_cooperation(models: dict[str, Model]) -> None:
+    from ribat.capacity.evidence import METRIC_IDS
+
+    cmm, gci = models["coalition-cmm"], models["gci-style"]
+    cmm_tagged = {i.id: i for i in cmm.indicators() if i.evidence}
+    assert {"cmm.d1.f2.i3", "cmm.d4.f3.i4"} <= set(cmm_tagged)
+    # Incident response, and international cooperation: nothing else on the hub speaks for a factor.
+    assert {i.factor for i in cmm_tagged.values()} == {"cmm.d1.f2", "cmm.d4.f3"}
+    gci_tagged = {i.id: i for i in gci.indicators() if i.evidence}
+    assert {"gci.p2.q1", "gci.p5.q2"} <= set(gci_tagged)
+    assert {i.dimension for i in gci_tagged.values()} == {"gci.p2", "gci.p5"}
+    used = {m for i in [*cmm_tagged.values(), *gci_tagged.values()] for m in i.evidence}
+    assert used == METRIC_IDS

@@ -20,6 +20,7 @@ from typing import TypeVar
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from ribat.capacity.evidence import METRIC_IDS
 from ribat.capacity.types import (
     KINDS,
     LANGUAGES,
@@ -51,7 +52,7 @@ _TIER_KEYS = {"id", "lower_bound", "name"}
 _DIMENSION_KEYS = {"id", "name", "description", "weight", "factors"}
 _FACTOR_KEYS = {"id", "name", "description", "weight", "aspects", "indicators"}
 _ASPECT_KEYS = {"id", "name", "indicators"}
-_INDICATOR_KEYS = {"id", "stage", "weight", "text"}
+_INDICATOR_KEYS = {"id", "stage", "weight", "text", "evidence"}
 
 
 def load_model(path: str | Path) -> Model:
@@ -372,7 +373,22 @@ class _Reader:
             dimension=dimension_id,
             factor=factor_id,
             aspect=aspect_id,
+            evidence=self.optional(fields, "evidence", where, self.metrics) or (),
         )
+
+    def metrics(self, node: Node, where: str) -> tuple[str, ...]:
+        """An indicator's ``evidence``: ids of the metrics the platform can offer for it (docs/capacity-evidence.md)."""
+        found: list[str] = []
+        for item, here in self.sequence(node, where, allow_empty=True):
+            metric = self.string(item, here)
+            if metric not in METRIC_IDS:
+                raise self.fail(
+                    item, here, f"{metric!r} is not a platform metric (use {', '.join(sorted(METRIC_IDS))})"
+                )
+            if metric in found:
+                raise self.fail(item, here, f"duplicate metric {metric!r}")
+            found.append(metric)
+        return tuple(found)
 
 
 def _join(where: str, key: str) -> str:

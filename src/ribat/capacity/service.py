@@ -67,6 +67,7 @@ from ribat.capacity.benchmark import (
     weighted_positions,
 )
 from ribat.capacity.comparison import Comparison, compare
+from ribat.capacity.evidence import DEFAULT_WINDOW_DAYS, METRICS, measure, window_for
 from ribat.capacity.models import MODEL_SUFFIXES, SHIPPED_MODELS, parse_model
 from ribat.capacity.report import GapLine, render_html, render_pdf
 from ribat.capacity.roadmap import Roadmap, build_roadmap
@@ -75,6 +76,7 @@ from ribat.capacity.store import AssessmentStore, PinnedModel
 from ribat.capacity.types import LANGUAGES, Model, localized
 from ribat.clock import Clock, NewId, new_uuid, now_us
 from ribat.errors import ConflictError, ModelFileError, NotFoundError, PermissionDeniedError, ValidationError
+from ribat.intel import Intel
 
 if TYPE_CHECKING:
     from ribat.hub import Hub
@@ -198,8 +200,9 @@ class Assessments:
 
     ``models_dir`` is a directory of extra model files (YAML/JSON) loaded beside the shipped ones. A model version
     is *pinned* (its text kept in the database) by the first campaign that uses it, and campaigns are always scored
-    with the pinned text. ``max_document_bytes`` caps an uploaded evidence document. ``evidence`` computes the
-    platform's evidence items (``ribat.capacity.evidence``); without it, none are offered.
+    with the pinned text. ``max_document_bytes`` caps an uploaded evidence document. ``intel`` computes the
+    platform's evidence items from the hub's intelligence (``ribat.capacity.evidence``); without it, none are
+    offered.
     """
 
     def __init__(
@@ -212,7 +215,7 @@ class Assessments:
         new_id: NewId = new_uuid,
         max_document_bytes: int = 20 * 1024 * 1024,
         benchmark_minimum: int = MINIMUM_CONTRIBUTORS,
-        evidence: Any = None,
+        intel: Intel | None = None,
     ) -> None:
         if benchmark_minimum < MINIMUM_CONTRIBUTORS:
             raise ValidationError("benchmark_minimum", f"must be at least {MINIMUM_CONTRIBUTORS}")
@@ -223,7 +226,7 @@ class Assessments:
         self.new_id = new_id
         self.max_document_bytes = max_document_bytes
         self.benchmark_minimum = benchmark_minimum
-        self.platform_evidence = evidence
+        self.intel = intel
         self._files: dict[str, tuple[str, str]] | None = None
         self._parsed: dict[str, Model] = {}
 
@@ -236,6 +239,7 @@ class Assessments:
         kwargs.setdefault("models_dir", settings.capacity_models_dir)
         kwargs.setdefault("max_document_bytes", settings.assessment_document_bytes)
         kwargs.setdefault("benchmark_minimum", settings.benchmark_minimum)
+        kwargs.setdefault("intel", hub.intel)
         return cls(SqlAssessmentStore(hub.db), hub.accounts, **kwargs)
 
     # -- models --------------------------------------------------------------------------------
@@ -490,16 +494,33 @@ class Assessments:
         return BenchmarkView(model, bench, own, positions, countries)
 
     def report(self, principal: Principal, assessment_id: str, *, language: str = "en", fmt: str = "html") -> bytes:
-        """The campaign's report (``fmt`` ``html`` or ``pdf``) in ``language`` (``en``, ``ar`` or ``fr``): radar
-        chart, stage table, strengths and the prioritised roadmap, from the same result as :meth:`view`."""
+        """The campaign's report (``fmt`` ``html`` or ``pdf``) in ``language`` (``en``, ``ar`` or ``fr``), from the
+        same result as :meth:`view`: for a stages model the radar chart, stage table, strengths and the prioritised
+        roadmap; for a weighted model the score and tier, the pillar chart and table, strengths and the ranked gaps."""
+        from ribat.capacity.report import render_weighted_html, render_weighted_pdf
+
         if fmt not in ("html", "pdf"):
             raise ValidationError("format", f"{fmt!r} is not one of html, pdf")
         if language not in LANGUAGES:
             raise ValidationError("language", f"{language!r} is not one of {', '.join(LANGUAGES)}")
         shown = self.view(principal, assessment_id)
         found, model, result = shown.assessment, shown.model, shown.result
-        if not isinstance(result, ModelResult) or shown.roadmap is None:
-            raise ValidationError("model", f"{model.key} is a weighted model: its report is not available yet")
+        when = found.final_us or found.updated_us
+        assessed = format_datetime(datetime.fromtimestamp(when / 1e6, tz=UTC), "medium", locale=language)
+        if shown.provisional:
+            assessed = f"{assessed} ({_PROVISIONAL[language]})"
+        if isinstance(result, WeightedResult):
+            weighted: dict[str, Any] = {
+                "country": found.country,
+                "country_name": country_name(found.country, language),
+                "language": language,
+                "assessed": assessed,
+            }
+            if fmt == "pdf":
+                return render_weighted_pdf(model, result, **weighted)
+            return render_weighted_html(model, result, **weighted).encode("utf-8")
+        if shown.roadmap is None:
+            raise ValidationError("model", f"{model.key}: no roadmap for this result")
         gaps = [
             GapLine(
                 id=gap.id,
@@ -516,10 +537,6 @@ class Assessments:
             for s in shown.roadmap.strengths
             if s.stage >= 1
         ]
-        when = found.final_us or found.updated_us
-        assessed = format_datetime(datetime.fromtimestamp(when / 1e6, tz=UTC), "medium", locale=language)
-        if shown.provisional:
-            assessed = f"{assessed} ({_PROVISIONAL[language]})"
         options: dict[str, Any] = {
             "country": found.country,
             "country_name": country_name(found.country, language),
@@ -932,6 +949,69 @@ class Assessments:
         if not (role is not None and (role.settles or (role.answers and item.added_by == principal.user.id))):
             raise PermissionDeniedError("remove evidence from", f"assessment {assessment_id}")
         self.store.remove_evidence(assessment_id, DRAFT_OR_REVIEW, evidence_id)
+
+    def propose_platform_evidence(
+        self,
+        principal: Principal,
+        assessment_id: str,
+        *,
+        days: int = DEFAULT_WINDOW_DAYS,
+        end_us: int | None = None,
+        language: str = "en",
+    ) -> list[Evidence]:
+        """Measure, over the ``days`` days before ``end_us`` (now), what the assessed country's organisations did on
+        the hub, and propose each figure as evidence to every indicator of the model that names its metric. The
+        lead or a reviewer then accepts or rejects each. A figure already proposed for the same indicator and window
+        is not proposed twice. Returns the new items."""
+        found = self._seen(principal, assessment_id, Access.CAMPAIGN)
+        role = self._role(principal, found)
+        if role is None or not role.answers:
+            raise PermissionDeniedError("add evidence to", f"assessment {assessment_id}")
+        if self.intel is None:
+            raise ValidationError("evidence", "this hub computes no platform evidence")
+        if days > 3660:
+            raise ValidationError("days", f"must be at most 3660, not {days}")
+        window = window_for(self.now() if end_us is None else end_us, days)
+        model = self.model(found.model_key)
+        wanted = [(i.id, metric) for i in model.indicators() for metric in i.evidence]
+        if not wanted:
+            return []
+        orgs = [o for o in self.accounts.list_orgs() if o.country == found.country]
+        activity = self.intel.sharing_activity([o.id for o in orgs], window.start_us, window.end_us)
+        names = [o.name for o in orgs]
+        values = {
+            metric: measure(metric, activity, organisations=names, language=language)
+            for metric in {m for _, m in wanted}
+        }
+        have = {
+            (e.indicator_id, e.metric, e.window_start_us, e.window_end_us)
+            for e in self.store.evidence(assessment_id)
+            if e.kind is EvidenceKind.PLATFORM
+        }
+        now = self.now()
+        items = []
+        for indicator_id, metric in wanted:
+            value = values[metric]
+            if (indicator_id, metric, value.window_start_us, value.window_end_us) in have:
+                continue
+            items.append(
+                Evidence(
+                    id=self.new_id(),
+                    indicator_id=indicator_id,
+                    kind=EvidenceKind.PLATFORM,
+                    title=localized(METRICS[metric].title, language),
+                    status=EvidenceStatus.PROPOSED,
+                    added_by=principal.user.id,
+                    added_us=now,
+                    metric=metric,
+                    query=value.query,
+                    window_start_us=value.window_start_us,
+                    window_end_us=value.window_end_us,
+                    value=value.value,
+                )
+            )
+        self.store.add_evidence(assessment_id, DRAFT_OR_REVIEW, items)
+        return items
 
     def decide_evidence(self, principal: Principal, assessment_id: str, evidence_id: str, accept: bool) -> Evidence:
         found = self._seen(principal, assessment_id, Access.CAMPAIGN)

@@ -75,7 +75,8 @@ class Indicator:
     ``stage`` is a stage id of the model for ``stages`` models and ``None`` for ``weighted`` models.
     ``weight`` is positive; in a weighted model it is the question's share within its dimension.
     ``dimension``, ``factor`` and ``aspect`` are the ids of the containing nodes (``aspect`` is
-    ``None`` when the indicator sits directly under its factor).
+    ``None`` when the indicator sits directly under its factor). ``evidence`` names the metrics the
+    platform can offer as evidence for it (ids of ``ribat.capacity.evidence.METRICS``).
     """
 
     id: str
@@ -85,6 +86,7 @@ class Indicator:
     dimension: str
     factor: str
     aspect: str | None = None
+    evidence: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

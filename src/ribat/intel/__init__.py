@@ -24,6 +24,7 @@ from ribat.intel.types import (
     OverCorrelation,
     Page,
     RelatedItem,
+    SharingActivity,
     Status,
     StatusDetail,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "PageTokens",
     "RelatedItem",
     "SearchSpec",
+    "SharingActivity",
     "SqlIntelStore",
     "SqlWorkspace",
     "Status",

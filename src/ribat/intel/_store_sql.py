@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from contextlib import closing
 from typing import Any
 
 import orjson
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Select,
     and_,
     delete,
+    distinct,
     exists,
     false,
     func,
@@ -27,7 +30,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from ribat.clock import format_us, parse_timestamp_us
 from ribat.db import Database
 from ribat.intel import _tables as t
-from ribat.intel.store import CorrelatedRow, FlaggedRow, NewVersion, StoredRow
+from ribat.intel.store import CorrelatedRow, FlaggedRow, NewVersion, SharingTally, SightingReader, StoredRow
 from ribat.intel.tlp import ReadRule, Tlp
 from ribat.intel.types import Collection, Grant, ObjectFilter, Status, StatusDetail
 
@@ -759,6 +762,118 @@ class SqlIntelStore:
                 ).scalar_one()
             )
 
+    # -- sharing activity (evidence for capacity assessments) --------------------------------
+
+    def sharing_tally(
+        self,
+        org_ids: Sequence[str],
+        start_us: int,
+        end_us: int,
+        *,
+        sync_user_ids: Sequence[str],
+        readers: Sequence[SightingReader],
+        page_size: int = 1000,
+    ) -> SharingTally:
+        """Counts in SQL; first-seen delays and sighting references read from the bodies, streamed
+        ``page_size`` rows at a time. Everything comes from one read transaction (one snapshot)."""
+        orgs = sorted(set(org_ids))
+        window = [o.c.date_added_us >= start_us, o.c.date_added_us < end_us, o.c.deleted_us.is_(None)]
+        authored = [o.c.author_org_id.in_(orgs), *window]
+        with self.db.read() as conn:
+            versions = select(o.c.type, o.c.object_id, o.c.version_us).distinct().where(*authored).subquery()
+            by_type = {
+                str(kind): int(n)
+                for kind, n in conn.execute(select(versions.c.type, func.count()).group_by(versions.c.type))
+            }
+            objects = int(conn.execute(select(func.count(distinct(o.c.object_id))).where(*authored)).scalar_one())
+            federated = users = 0
+            if sync_user_ids:
+                federated, users = conn.execute(
+                    select(func.count(distinct(o.c.object_id)), func.count(distinct(o.c.author_user_id))).where(
+                        o.c.author_user_id.in_(sorted(set(sync_user_ids))), *window
+                    )
+                ).one()
+            delays = self._first_seen_delays(conn, orgs, start_us, end_us, page_size)
+            authors: dict[str, set[str]] = {}
+            query = select(o.c.object_id, o.c.author_org_id).distinct().where(*authored, o.c.type == "indicator")
+            for rows in _streamed(conn, query, page_size):
+                for object_id, org_id in rows:
+                    authors.setdefault(object_id, set()).add(org_id)
+            sightings: list[tuple[str, str, StoredRow]] = []
+            for reader in readers:
+                mine = {object_id for object_id, by in authors.items() if reader.org_id in by}
+                if mine and reader.collection_ids:
+                    sightings += self._sightings_naming(conn, reader, mine, end_us, page_size)
+        return SharingTally(
+            versions_by_type=by_type,
+            objects=objects,
+            first_seen_delays_us=delays,
+            indicator_objects=len(authors),
+            sightings=sightings,
+            federated_objects=int(federated),
+            federation_users=int(users),
+        )
+
+    @staticmethod
+    def _first_seen_delays(
+        conn: Connection, orgs: Sequence[str], start_us: int, end_us: int, page_size: int
+    ) -> list[int]:
+        """``date_added - first seen`` of each object whose first (non-deleted) version by ``orgs`` was added
+        in the window, when that version states when it was first seen and the delay is not negative."""
+        stated = [o.c.author_org_id.in_(orgs), o.c.deleted_us.is_(None), o.c.type.in_(sorted(_FIRST_SEEN))]
+        first_added = func.min(o.c.date_added_us)
+        first = (
+            select(o.c.object_id, first_added.label("first_added"))
+            .where(*stated)
+            .group_by(o.c.object_id)
+            .having(first_added >= start_us, first_added < end_us)
+            .subquery()
+        )
+        query = (
+            select(o.c.object_id, o.c.type, o.c.date_added_us, o.c.body)
+            .select_from(
+                o.join(first, and_(o.c.object_id == first.c.object_id, o.c.date_added_us == first.c.first_added))
+            )
+            .where(*stated)
+        )
+        delays: list[int] = []
+        seen: set[str] = set()
+        for rows in _streamed(conn, query, page_size):
+            for object_id, kind, added_us, body in rows:
+                if object_id in seen:  # the same first version in two collections at the same instant
+                    continue
+                seen.add(object_id)
+                first_seen = _first_seen_us(kind, body)
+                if first_seen is not None and added_us >= first_seen:
+                    delays.append(added_us - first_seen)
+        return delays
+
+    @staticmethod
+    def _sightings_naming(
+        conn: Connection, reader: SightingReader, indicator_ids: set[str], before_us: int, page_size: int
+    ) -> list[tuple[str, str, StoredRow]]:
+        """One sighting per indicator of ``indicator_ids`` that names it, added before ``before_us`` in a
+        collection the reader may read, and readable under its rule."""
+        query = select(*META_COLUMNS, o.c.body).where(
+            o.c.collection_id.in_(list(reader.collection_ids)),
+            o.c.type == "sighting",
+            o.c.deleted_us.is_(None),
+            o.c.date_added_us < before_us,
+            visibility(reader.rule),
+        )
+        found: list[tuple[str, str, StoredRow]] = []
+        named: set[str] = set()
+        with closing(_streamed(conn, query, page_size)) as pages:
+            for rows in pages:
+                for r in rows:
+                    ref = _sighting_of(r[-1])
+                    if ref is not None and ref in indicator_ids and ref not in named:
+                        named.add(ref)
+                        found.append((reader.org_id, ref, stored_row(r, False)))
+                if len(named) == len(indicator_ids):
+                    break
+        return found
+
     # -- status resources -------------------------------------------------------------------
 
     def save_status(self, status: Status, user_id: str | None) -> None:
@@ -820,3 +935,39 @@ class SqlIntelStore:
             ),
             r.user_id,
         )
+
+
+# What each kind of object says about when it was first seen (STIX 2.1 sections 4.7, 4.14 and 5.2).
+_FIRST_SEEN = {"indicator": "valid_from", "sighting": "first_seen", "observed-data": "first_observed"}
+
+
+def _streamed(conn: Connection, query: Select[Any], page_size: int) -> Generator[Sequence[Any], None, None]:
+    """The rows of ``query`` in pages of ``page_size`` (a server-side cursor on PostgreSQL)."""
+    result = conn.execute(query.execution_options(yield_per=page_size))
+    try:
+        yield from result.partitions()
+    finally:
+        result.close()
+
+
+def _body_field(body: str, name: str) -> object:
+    try:
+        obj = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    return obj.get(name) if isinstance(obj, dict) else None
+
+
+def _first_seen_us(kind: str, body: str) -> int | None:
+    value = _body_field(body, _FIRST_SEEN[kind])
+    if not isinstance(value, str):
+        return None
+    try:
+        return parse_timestamp_us(value)
+    except ValueError:
+        return None
+
+
+def _sighting_of(body: str) -> str | None:
+    value = _body_field(body, "sighting_of_ref")
+    return value if isinstance(value, str) else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections import abc
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +24,7 @@ from ribat.intel.correlation import Relation, plan, relation_of
 from ribat.intel.envelope import read_envelope
 from ribat.intel.observables import Observable, classify, indexed, observables_of
 from ribat.intel.paging import PageTokens
-from ribat.intel.store import IntelStore, NewVersion, StoredRow
+from ribat.intel.store import IntelStore, NewVersion, SightingReader, StoredRow
 from ribat.intel.tlp import (
     Audience,
     Decision,
@@ -45,6 +46,7 @@ from ribat.intel.types import (
     OverCorrelation,
     Page,
     RelatedItem,
+    SharingActivity,
     Status,
     StatusDetail,
 )
@@ -170,20 +172,26 @@ class Intel:
             return False, False
         if principal.user.role is Role.ADMIN:
             return True, True
+        read, write = Intel._granted(principal.org.id, principal.circle_ids, collection)
+        return read, write and principal.user.role.can_write
+
+    @staticmethod
+    def _granted(org_id: str, circle_ids: frozenset[str], collection: Collection) -> tuple[bool, bool]:
+        """What a collection's grants and ownership give an organisation in these trust circles: (read, write)."""
         read = write = False
         for g in collection.grants:
             applies = (
                 g.principal_kind == "community"
-                or (g.principal_kind == "org" and g.principal_id == principal.org.id)
-                or (g.principal_kind == "circle" and g.principal_id in principal.circle_ids)
+                or (g.principal_kind == "org" and g.principal_id == org_id)
+                or (g.principal_kind == "circle" and g.principal_id in circle_ids)
             )
             if applies:
                 read = read or g.can_read
                 write = write or g.can_write
-        if principal.org.id == collection.owner_org_id:
+        if org_id == collection.owner_org_id:
             read = True
             write = True
-        return read, write and principal.user.role.can_write
+        return read, write
 
     def _with_access(self, principal: Principal | None, collection: Collection) -> Collection:
         read, write = self._access(principal, collection)
@@ -675,6 +683,81 @@ class Intel:
 
     def count(self, collection_ref: str) -> int:
         return self.store.object_count(self._collection(collection_ref).id)
+
+    # -- sharing activity (evidence for capacity assessments) ------------------------------
+
+    def sharing_activity(self, org_ids: abc.Collection[str], start_us: int, end_us: int) -> SharingActivity:
+        """What ``org_ids`` shared on the hub in ``[start_us, end_us)``: the figures behind the platform evidence
+        of a capacity assessment (``ribat.capacity.evidence``; definitions in docs/capacity-evidence.md).
+
+        Sightings count towards an indicator only when the organisation that authored it may itself read them:
+        in a collection its grants let it read, and under TLP as a viewer standing for the organisation and its
+        trust circles (no user, so a RED sighting never counts). Each such sighting is checked again against the
+        policy engine before it is counted."""
+        orgs = tuple(sorted(set(org_ids)))
+        if not orgs:
+            raise ValidationError("org_ids", "name at least one organisation")
+        if end_us <= start_us:
+            raise ValidationError("window", "must end after it starts")
+        known = {org.id for org in self.accounts.list_orgs()}
+        for org_id in orgs:
+            if org_id not in known:
+                raise NotFoundError("organisation", org_id)
+        circles = self.accounts.list_circles()
+        collections = self.store.collections()
+        viewers: dict[str, Viewer] = {}
+        readers: list[SightingReader] = []
+        for org_id in orgs:
+            member_of = frozenset(c.id for c in circles if org_id in c.member_org_ids)
+            viewers[org_id] = Viewer(user_id=None, org_id=org_id, circle_ids=member_of)
+            readable = tuple(c.id for c in collections if self._granted(org_id, member_of, c)[0])
+            readers.append(SightingReader(org_id, read_rule(viewers[org_id]), readable))
+        sync_users = [u.id for org_id in orgs for u in self.accounts.list_users(org_id) if u.role is Role.SYNC]
+        tally = self.store.sharing_tally(orgs, start_us, end_us, sync_user_ids=sync_users, readers=readers)
+        by_reader: dict[str, list[tuple[str, StoredRow]]] = {}
+        for org_id, indicator_id, row in tally.sightings:
+            by_reader.setdefault(org_id, []).append((indicator_id, row))
+        sighted: set[str] = set()
+        for org_id, found in by_reader.items():
+            kept = {row.pk for row in self._audited(viewers[org_id], [row for _, row in found])}
+            sighted.update(indicator_id for indicator_id, row in found if row.pk in kept)
+        kinds = tally.versions_by_type
+        named = ("indicator", "sighting", "report", "observed-data")
+        median, p90 = _median_and_p90(tally.first_seen_delays_us)
+        return SharingActivity(
+            org_ids=orgs,
+            start_us=start_us,
+            end_us=end_us,
+            indicators=kinds.get("indicator", 0),
+            sightings=kinds.get("sighting", 0),
+            reports=kinds.get("report", 0),
+            observed_data=kinds.get("observed-data", 0),
+            other=sum(n for kind, n in kinds.items() if kind not in named),
+            objects=tally.objects,
+            timeliness_measured=len(tally.first_seen_delays_us),
+            timeliness_median_hours=median,
+            timeliness_p90_hours=p90,
+            indicator_objects=tally.indicator_objects,
+            sighted_indicators=len(sighted),
+            federated_objects=tally.federated_objects,
+            federation_users=tally.federation_users,
+        )
+
+
+_US_PER_HOUR = 3_600_000_000
+
+
+def _median_and_p90(delays_us: Sequence[int]) -> tuple[float | None, float | None]:
+    """The median (the mean of the two middle values for an even count) and the 90th percentile by nearest
+    rank (the smallest value at least 90 % of the values do not exceed), in hours; ``None`` for no values."""
+    if not delays_us:
+        return None, None
+    ordered = sorted(delays_us)
+    n = len(ordered)
+    middle = n // 2
+    median = ordered[middle] if n % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+    rank = (9 * n + 9) // 10  # ceil(0.9 n), in integers
+    return median / _US_PER_HOUR, ordered[rank - 1] / _US_PER_HOUR
 
 
 def _version_text(obj: Mapping[str, Any]) -> str | None:

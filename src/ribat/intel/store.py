@@ -13,7 +13,7 @@ from typing import NamedTuple, Protocol
 from ribat.intel.tlp import ReadRule, Tlp
 from ribat.intel.types import Collection, Grant, ObjectFilter, Status
 
-__all__ = ["CorrelatedRow", "FlaggedRow", "IntelStore", "NewVersion", "StoredRow"]
+__all__ = ["CorrelatedRow", "FlaggedRow", "IntelStore", "NewVersion", "SharingTally", "SightingReader", "StoredRow"]
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,30 @@ class FlaggedRow(NamedTuple):
     entry: str
     collection_id: str
     row: StoredRow
+
+
+@dataclass(frozen=True)
+class SightingReader:
+    """An organisation whose indicators' sightings are sought, as a reader: its TLP rule (``read_rule`` of a
+    viewer for the organisation and its trust circles) and the collections it may read."""
+
+    org_id: str
+    rule: ReadRule
+    collection_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SharingTally:
+    """The raw figures behind ``ribat.intel.types.SharingActivity`` (see ``IntelStore.sharing_tally``)."""
+
+    versions_by_type: dict[str, int]  # STIX type -> distinct (object id, version) in the window
+    objects: int  # distinct object ids in the window
+    first_seen_delays_us: list[int]  # one non-negative delay per measured object
+    indicator_objects: int  # distinct indicator ids in the window
+    # (reader org id, indicator id, one sighting row naming it that the reader's rule admits), at most one per pair
+    sightings: list[tuple[str, str, StoredRow]]
+    federated_objects: int
+    federation_users: int
 
 
 class IntelStore(Protocol):
@@ -168,3 +192,20 @@ class IntelStore(Protocol):
     def save_status(self, status: Status, user_id: str | None) -> None: ...
 
     def status(self, status_id: str) -> tuple[Status, str | None] | None: ...
+
+    def sharing_tally(
+        self,
+        org_ids: Sequence[str],
+        start_us: int,
+        end_us: int,
+        *,
+        sync_user_ids: Sequence[str],
+        readers: Sequence[SightingReader],
+        page_size: int = 1000,
+    ) -> SharingTally:
+        """What ``org_ids`` authored in ``[start_us, end_us)`` (date added, deleted versions left out): versions by
+        type, distinct objects, the first-seen delay of each object first shared in the window, the distinct
+        indicators and, for each reader among the authors, one sighting added before ``end_us`` that it may read
+        per indicator it authored; and the objects ``sync_user_ids`` wrote in the window. Bodies are read in pages
+        of ``page_size`` rows."""
+        ...

@@ -19,6 +19,7 @@ __all__ = [
     "OverCorrelation",
     "Page",
     "RelatedItem",
+    "SharingActivity",
     "Status",
     "StatusDetail",
 ]
@@ -183,3 +184,50 @@ class Flagged:
     name: str
     tlp: Tlp
     date_added: str
+
+
+@dataclass(frozen=True)
+class SharingActivity:
+    """What a set of organisations shared on the hub in the window ``[start_us, end_us)`` (by the date each
+    object version was added; deleted versions left out). The figures are defined in
+    ``docs/capacity-evidence.md``.
+
+    * ``indicators`` … ``other``: object versions by kind (a version stored in several collections counts once);
+      ``objects``: distinct object ids among them.
+    * ``timeliness_*``: for each object first shared in the window that states when it was first seen (indicator
+      ``valid_from``, sighting ``first_seen``, observed-data ``first_observed``), the time from then to its first
+      ``date_added``; negative times are left out. Median and 90th percentile (nearest rank) in hours, ``None``
+      when nothing was measured.
+    * ``indicator_objects``: distinct indicator ids in the window; ``sighted_indicators``: how many of them are
+      named by the ``sighting_of_ref`` of a sighting added before ``end_us`` that the authoring organisation may
+      itself read (collection grants and TLP).
+    * ``federated_objects``: distinct objects written in the window by the organisations' peer-hub service
+      accounts (role ``sync``); ``federation_users``: how many such accounts wrote them.
+    """
+
+    org_ids: tuple[str, ...]
+    start_us: int
+    end_us: int
+    indicators: int
+    sightings: int
+    reports: int
+    observed_data: int
+    other: int
+    objects: int
+    timeliness_measured: int
+    timeliness_median_hours: float | None
+    timeliness_p90_hours: float | None
+    indicator_objects: int
+    sighted_indicators: int
+    federated_objects: int
+    federation_users: int
+
+    @property
+    def versions(self) -> int:
+        """Object versions shared in the window, every kind together."""
+        return self.indicators + self.sightings + self.reports + self.observed_data + self.other
+
+    @property
+    def sighted_share(self) -> float | None:
+        """``sighted_indicators / indicator_objects`` (0–1), ``None`` when no indicator was shared."""
+        return self.sighted_indicators / self.indicator_objects if self.indicator_objects else None
