@@ -114,6 +114,7 @@ def test_settings_markdown_lists_every_variable(run) -> None:  # type: ignore[no
 def test_demo_loads_once_and_refuses_production(run, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     first = run("demo")
     assert "member indicators" in first and last_line(first).startswith("rbt_")
+    assert "capacity assessments: 3 final" in first
     second = run("demo")
     assert "already loaded" in second and last_line(second) != last_line(first)
     monkeypatch.setenv("RIBAT_MODE", "production")

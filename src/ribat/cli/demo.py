@@ -1,9 +1,11 @@
 """The demo coalition loaded by ``ribat demo`` / ``make run``: illustrative members of the
-OIC-CERT community, ATT&CK for ICS, the OASIS example reports, and indicators at every TLP
-level. Loaded once; every later run only issues a fresh admin API key."""
+OIC-CERT community, ATT&CK for ICS, the OASIS example reports, indicators at every TLP
+level, and capacity assessments (three final, so that the coalition benchmark shows, and one
+in progress). Loaded once; every later run only issues a fresh admin API key."""
 
 from __future__ import annotations
 
+import random
 import secrets
 import uuid
 from pathlib import Path
@@ -12,7 +14,8 @@ from typing import Any
 import orjson
 from rich.console import Console
 
-from ribat.accounts import OrgKind, Principal, Role
+from ribat.accounts import Organisation, OrgKind, Principal, Role, User
+from ribat.capacity import Answer, Assessments, Visibility, VisibilityScope
 from ribat.clock import format_us
 from ribat.errors import NotFoundError
 from ribat.hub import Hub
@@ -196,6 +199,60 @@ def _load(hub: Hub, out: Console) -> None:
     for principal, objects in batches:
         intel.ingest(principal, shared.id, {"objects": objects})
     out.print(f"loaded {sum(len(b) for _, b in batches)} member indicators at every TLP level")
+    _assessments(hub, admin_p, members, out)
+
+
+# How likely an indicator at each stage level is met in a demo country's answers (illustrative, seeded).
+_MATURITY = {"my-cert": 0.85, "om-cert": 0.7, "ng-cert": 0.55, "eg-energy": 0.6}
+
+
+def _answers(assessments: Assessments, key: str, seed: str) -> dict[str, tuple[Answer, str]]:
+    model = assessments.model(key)
+    levels = {stage.id: stage.level for stage in model.stages}
+    rng = random.Random(f"{key}:{seed}")  # noqa: S311  (illustrative demo answers, not a secret)
+    chance = _MATURITY[seed]
+    answers = {}
+    for indicator in model.indicators():
+        level = levels.get(indicator.stage or "", 1)
+        roll = rng.random()
+        p = chance**level
+        if roll < p:
+            answer = Answer.MET
+        elif roll < p + 0.15:
+            answer = Answer.PARTLY_MET
+        elif roll < p + 0.2:
+            answer = Answer.UNKNOWN
+        else:
+            answer = Answer.NOT_MET
+        answers[indicator.id] = (answer, "")
+    return answers
+
+
+def _assessments(hub: Hub, admin: Principal, members: list[tuple[Organisation, User]], out: Console) -> None:
+    """Final campaigns on the coalition model for Malaysia, Oman and Egypt (Malaysia shares its results with the
+    coalition) and a campaign in draft for Nigeria with a contributor from Malaysia."""
+    assessments = Assessments.for_hub(hub)
+    key = "coalition-cmm@2026.1"
+    accounts = hub.accounts
+    for org, user in members:
+        lead = accounts.principal_for(user.id)
+        made = assessments.create(
+            admin, org_ref=org.id, model_key=key, title=f"{org.short_name} national review 2026", lead_ref=user.id
+        )
+        answers = _answers(assessments, key, org.short_name)
+        if org.short_name == "ng-cert":
+            helper = members[0][1]
+            assessments.add_participant(lead, made.id, helper.id, "contributor")
+            assessments.answer(lead, made.id, dict(list(answers.items())[:30]))
+            assessments.propose_platform_evidence(lead, made.id)
+            continue
+        assessments.answer(lead, made.id, answers)
+        assessments.transition(lead, made.id, "review")
+        assessments.settle_agreed(lead, made.id)
+        assessments.transition(lead, made.id, "final")
+        if org.short_name == "my-cert":
+            assessments.set_visibility(lead, made.id, Visibility(VisibilityScope.COALITION))
+    out.print("loaded capacity assessments: 3 final (MY, OM, EG), 1 in draft (NG)")
 
 
 def load_demo(hub: Hub, out: Console, url: str = "http://127.0.0.1:8000") -> None:
