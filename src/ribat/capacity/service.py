@@ -75,7 +75,14 @@ from ribat.capacity.scoring import Answer, ModelResult, WeightedResult, parse_an
 from ribat.capacity.store import AssessmentStore, PinnedModel
 from ribat.capacity.types import LANGUAGES, Model, localized
 from ribat.clock import Clock, NewId, new_uuid, now_us
-from ribat.errors import ConflictError, ModelFileError, NotFoundError, PermissionDeniedError, ValidationError
+from ribat.errors import (
+    ConflictError,
+    ModelFileError,
+    NotFoundError,
+    PermissionDeniedError,
+    StateError,
+    ValidationError,
+)
 from ribat.intel import Intel
 
 if TYPE_CHECKING:
@@ -561,6 +568,9 @@ class Assessments:
         found = self._seen(principal, assessment_id)
         model = self.model(found.model_key)
         full = decide(viewer_of(principal), found).access is Access.CAMPAIGN
+        if not full:
+            # Shared results name no one: not the lead, not the creator, not the participants.
+            found = replace(found, lead_user_id="", created_by="", participants=())
         settled = self.consensus(principal, assessment_id)
         given = self.store.contributions(assessment_id) if full else []
         items = self.store.evidence(assessment_id) if full else []
@@ -591,9 +601,19 @@ class Assessments:
     ) -> Outcome:
         """Answers read from a CSV or JSON file (``answers_io.read_answers``) saved as the caller's own answers, or
         with ``as_consensus`` settled as consensus answers (review). Problems of the file and of the answers are
-        reported together, each naming its line; the valid answers are saved."""
+        reported together, each naming its line; the valid answers are saved. ``source`` picks the rows of a file
+        that has a source column: ``consensus`` rows, the caller's own ``contributor`` rows, or ``any`` row."""
         found = self._seen(principal, assessment_id, Access.CAMPAIGN)
-        parsed = read_answers(self.model(found.model_key), data, filename=filename, fmt=fmt, source=source)
+        if source not in ("consensus", "contributor", "any"):
+            raise ValidationError("source", f"{source!r} is not one of consensus, contributor, any")
+        parsed = read_answers(
+            self.model(found.model_key),
+            data,
+            filename=filename,
+            fmt=fmt,
+            source=None if source == "any" else source,
+            user=principal.user.email if source == "contributor" else None,
+        )
         given: dict[str, tuple[Answer | str, str]] = dict(parsed.answers)
         if as_consensus:
             done = self.settle(principal, assessment_id, given)
@@ -765,6 +785,10 @@ class Assessments:
             raise PermissionDeniedError("answer in", f"assessment {assessment_id}")
         model = self.model(found.model_key)
         good, problems = self._check_answers(model, answers)
+        if not good:
+            if found.state is not State.DRAFT:
+                raise StateError("assessment", assessment_id, found.state.value, "change answers")
+            return Outcome(0, tuple(problems))
         self.store.put_contributions(assessment_id, (State.DRAFT,), principal.user.id, good, self.now())
         return Outcome(len(good), tuple(problems))
 
@@ -804,6 +828,10 @@ class Assessments:
             theirs = given.get(indicator_id, [])
             disagreement = tuple((c.user_id, c.answer) for c in theirs) if len({c.answer for c in theirs}) > 1 else ()
             items.append(Consensus(indicator_id, answer, comment, principal.user.id, now, disagreement))
+        if not items:
+            if found.state is not State.REVIEW:
+                raise StateError("assessment", assessment_id, found.state.value, "settle answers")
+            return Outcome(0, tuple(problems))
         disputed = sum(1 for item in items if item.disagreement)
         self.store.put_consensus(
             assessment_id,
