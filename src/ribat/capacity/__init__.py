@@ -28,7 +28,16 @@ from ribat.capacity.assessment import (
 from ribat.capacity.benchmark import StageBenchmark, WeightedBenchmark, benchmark_stages, benchmark_weighted
 from ribat.capacity.comparison import Change, Comparison, compare
 from ribat.capacity.models import MODEL_SUFFIXES, SHIPPED_MODELS, load_model, load_models, parse_model, shipped_models
-from ribat.capacity.report import GapLine, render_html, render_pdf
+from ribat.capacity.report import (
+    GapLine,
+    WeightedGap,
+    render_html,
+    render_pdf,
+    render_weighted_html,
+    render_weighted_pdf,
+    weighted_gap_id,
+    weighted_gaps,
+)
 from ribat.capacity.roadmap import Gap, Roadmap, Strength, build_roadmap, gap_id
 from ribat.capacity.scoring import (
     Answer,
@@ -122,6 +131,7 @@ __all__ = [
     "Visibility",
     "VisibilityScope",
     "WeightedBenchmark",
+    "WeightedGap",
     "WeightedResult",
     "benchmark_stages",
     "benchmark_weighted",
@@ -140,6 +150,8 @@ __all__ = [
     "read_answers",
     "render_html",
     "render_pdf",
+    "render_weighted_html",
+    "render_weighted_pdf",
     "safe_filename",
     "score",
     "score_factor",
@@ -147,4 +159,6 @@ __all__ = [
     "score_weighted",
     "shipped_models",
     "summarize",
+    "weighted_gap_id",
+    "weighted_gaps",
 ]

@@ -1,11 +1,13 @@
-"""The assessment report of a ``stages`` model, in HTML and PDF, in English, Arabic or French.
+"""The assessment report, in HTML and PDF, in English, Arabic or French.
 
-:func:`render_html` fills the ``templates/report.html`` Jinja2 template (autoescaped) with the
-country, the model, a radar chart of the dimensions drawn here as inline SVG, the stage each factor
-reached, strengths and gap lines; :func:`render_pdf` prints that HTML with WeasyPrint. Both are
-pure: the inputs are plain values (the gap lines are :class:`GapLine` records the caller builds),
-nothing is read but the template. Arabic reports are laid out right to left (``dir="rtl"``).
-See ``docs/capacity-report.md``.
+For a ``stages`` model, :func:`render_html` fills the ``templates/report.html`` Jinja2 template (autoescaped) with
+the country, the model, a radar chart of the dimensions drawn here as inline SVG, the stage each factor reached,
+strengths and gap lines. For a ``weighted`` (GCI-style) model, :func:`render_weighted_html` fills
+``templates/report_weighted.html`` with the overall score and tier, a radar chart of the pillar scores, the pillar
+table, strengths (pillars scoring at least :data:`STRENGTH_SCORE`) and the questions not answered yes, ranked by
+what they cost the overall score (:func:`weighted_gaps`). :func:`render_pdf` and :func:`render_weighted_pdf` print
+that HTML with WeasyPrint. All are pure: the inputs are plain values, nothing is read but the templates. Arabic
+reports are laid out right to left (``dir="rtl"``). See ``docs/capacity-report.md``.
 """
 
 from __future__ import annotations
@@ -13,17 +15,31 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 from pathlib import Path
 from typing import Literal
 
 import jinja2
 from markupsafe import Markup, escape
 
-from ribat.capacity.scoring import ModelResult
+from ribat.capacity.scoring import Answer, ModelResult, WeightedResult
 from ribat.capacity.types import LANGUAGES, Model, localized
 from ribat.errors import ValidationError
 
-__all__ = ["GapLine", "ReportLanguage", "radar_svg", "render_html", "render_pdf"]
+__all__ = [
+    "STRENGTH_SCORE",
+    "GapLine",
+    "ReportLanguage",
+    "WeightedGap",
+    "radar_svg",
+    "render_html",
+    "render_pdf",
+    "render_weighted_html",
+    "render_weighted_pdf",
+    "weighted_gap_id",
+    "weighted_gaps",
+]
 
 ReportLanguage = Literal["en", "ar", "fr"]
 
@@ -70,6 +86,28 @@ _WORDS: Mapping[str, Mapping[str, str]] = {
         "todo": "Indicators to meet",
         "model": "Model",
         "country": "Country",
+        # Weighted (GCI-style) reports
+        "overall": "Overall score",
+        "tier": "Tier",
+        "w_range": "If every unknown answer were yes",
+        "w_radar": "Score by pillar",
+        "w_radar_note": "Score of each pillar, 0 to 100; the dashed line is the score if every unknown answer "
+        "were yes.",
+        "pillars": "Pillars",
+        "pillar": "Pillar",
+        "weight": "Weight",
+        "score": "Score",
+        "yes": "Yes",
+        "no": "No",
+        "partly": "Partly",
+        "unknown": "Unknown",
+        "w_strengths_note": "Pillars scoring {threshold} or more.",
+        "w_gaps": "Gaps, by points to gain",
+        "w_gaps_note": "Questions not answered yes, the largest gain first: the points the overall score would "
+        "gain if the answer became yes.",
+        "question": "Question",
+        "answer": "Answer",
+        "gain": "Points to gain",
     },
     "ar": {
         "report": "تقييم قدرات الأمن السيبراني",
@@ -94,6 +132,26 @@ _WORDS: Mapping[str, Mapping[str, str]] = {
         "todo": "مؤشرات يجب تحقيقها",
         "model": "النموذج",
         "country": "البلد",
+        "overall": "الدرجة الإجمالية",
+        "tier": "المستوى",
+        "w_range": "لو كانت كل الإجابات المجهولة «نعم»",
+        "w_radar": "الدرجة في كل ركيزة",
+        "w_radar_note": "درجة كل ركيزة من 0 إلى 100؛ الخط المتقطع هو الدرجة لو كانت كل الإجابات المجهولة «نعم».",
+        "pillars": "الركائز",
+        "pillar": "الركيزة",
+        "weight": "الوزن",
+        "score": "الدرجة",
+        "yes": "نعم",
+        "no": "لا",
+        "partly": "جزئيًا",
+        "unknown": "مجهول",
+        "w_strengths_note": "الركائز التي بلغت درجتها {threshold} أو أكثر.",
+        "w_gaps": "الفجوات مرتبة حسب النقاط الممكن كسبها",
+        "w_gaps_note": "الأسئلة التي لم تكن إجابتها «نعم»، الأكبر أثرًا أولًا: النقاط التي تكسبها الدرجة "
+        "الإجمالية لو أصبحت الإجابة «نعم».",
+        "question": "السؤال",
+        "answer": "الإجابة",
+        "gain": "النقاط الممكن كسبها",
     },
     "fr": {
         "report": "Évaluation des capacités de cybersécurité",
@@ -118,6 +176,27 @@ _WORDS: Mapping[str, Mapping[str, str]] = {
         "todo": "Indicateurs à satisfaire",
         "model": "Modèle",
         "country": "Pays",
+        "overall": "Score global",
+        "tier": "Niveau",
+        "w_range": "Si toutes les réponses inconnues étaient « oui »",
+        "w_radar": "Score par pilier",
+        "w_radar_note": "Score de chaque pilier, de 0 à 100 ; la ligne pointillée est le score si toutes les "
+        "réponses inconnues étaient « oui ».",
+        "pillars": "Piliers",
+        "pillar": "Pilier",
+        "weight": "Poids",
+        "score": "Score",
+        "yes": "Oui",
+        "no": "Non",
+        "partly": "En partie",
+        "unknown": "Inconnu",
+        "w_strengths_note": "Piliers dont le score atteint {threshold} ou plus.",
+        "w_gaps": "Lacunes, par points à gagner",
+        "w_gaps_note": "Questions sans réponse « oui », le plus grand gain d'abord : les points que le score "
+        "global gagnerait si la réponse devenait « oui ».",
+        "question": "Question",
+        "answer": "Réponse",
+        "gain": "Points à gagner",
     },
 }
 
@@ -158,9 +237,11 @@ def radar_svg(
     title: str,
     high: Sequence[float] | None = None,
     size: int = 440,
+    step: int = 1,
 ) -> Markup:
-    """A radar chart as inline SVG: one axis per label, rings at each whole level, ``values`` (0–``maximum``)
-    joined into a polygon; ``high`` (optional) is drawn as a dashed polygon over it.
+    """A radar chart as inline SVG: one axis per label, a ring every ``step`` up to ``maximum`` (numbered, but for
+    the outer ring when ``step`` is above 1),
+    ``values`` (0–``maximum``) joined into a polygon; ``high`` (optional) is drawn as a dashed polygon over it.
 
     Axis *i* points up for *i* = 0 and goes clockwise. Every text is escaped here.
     """
@@ -171,6 +252,9 @@ def radar_svg(
         raise ValidationError("values", f"expected {count} values, one per axis")
     if maximum < 1:
         raise ValidationError("maximum", f"must be at least 1, got {maximum}")
+    if step < 1 or maximum % step:
+        raise ValidationError("step", f"must divide the maximum {maximum}, got {step}")
+    rings = range(step, maximum + 1, step)
     width = size + 2 * _LABEL_ROOM
     centre_x, centre = width / 2, size / 2
     radius = size * 0.34
@@ -184,7 +268,7 @@ def radar_svg(
         return " ".join(f"{x:.1f},{y:.1f}" for x, y in (point(i, v) for i, v in enumerate(levels)))
 
     parts: list[str] = []
-    for level in range(1, maximum + 1):
+    for level in rings:
         parts.append(
             f'<polygon class="ring" points="{points([float(level)] * count)}" fill="none" '
             'stroke="#d0d7de" stroke-width="1"/>'
@@ -213,7 +297,9 @@ def radar_svg(
                 f'<text class="label" x="{lx:.1f}" y="{first + number * _LINE_HEIGHT:.1f}" text-anchor="{anchor}" '
                 f'font-size="12" fill="#1b1f23">{escape(line)}</text>'
             )
-    for level in range(1, maximum + 1):
+    # With a step, the outer ring (the maximum, which the caller's note names) is left unnumbered: its number would
+    # run into the first axis's label.
+    for level in rings if step == 1 else rings[:-1]:
         x, y = point(0, float(level))
         parts.append(f'<text class="tick" x="{x + 4:.1f}" y="{y + 3:.1f}" font-size="9" fill="#57606a">{level}</text>')
     if high is not None and list(high) != list(values):
@@ -350,5 +436,199 @@ def render_pdf(
         assessed=assessed,
         gaps=gaps,
         strengths=strengths,
+    )
+    return bytes(weasyprint.HTML(string=html).write_pdf())
+
+
+# --------------------------------------------------------------------------------------------- weighted models
+
+STRENGTH_SCORE = 80.0
+"""A pillar of a weighted model scoring at least this (0–100) is listed among the report's strengths."""
+
+
+@dataclass(frozen=True)
+class WeightedGap:
+    """A question of a weighted model not answered yes, and what it costs the overall score.
+
+    ``answer`` is how it was answered (not met, partly met or unknown). ``effect`` is the number of points (on the
+    0–100 scale) the overall score would gain if the answer became yes: the pillar's share of the pillar weights
+    times the question's share of its pillar's question weights, times 100. ``id`` is
+    ``gap:<model id>@<version>:<question id>`` (:func:`weighted_gap_id`): it depends on nothing but the model
+    version and the question, so other records can link to it.
+    """
+
+    id: str
+    indicator_id: str
+    dimension_id: str
+    answer: Answer
+    effect: float
+
+
+def weighted_gap_id(model_key: str, indicator_id: str) -> str:
+    """The stable id of the gap a question of ``model_key`` (``id@version``) leaves when it is not answered yes."""
+    return f"gap:{model_key}:{indicator_id}"
+
+
+def _check_weighted(model: Model, result: WeightedResult) -> None:
+    if model.kind != "weighted":
+        raise ValidationError("model", f"{model.key} is a {model.kind} model, not a weighted model")
+    if result.model_key != model.key:
+        raise ValidationError("result", f"scores {result.model_key}, not {model.key}")
+
+
+def weighted_gaps(model: Model, result: WeightedResult) -> tuple[WeightedGap, ...]:
+    """Every question of ``model`` that ``result`` does not count as yes, the largest effect first (ties in the
+    model's order). The effects of all the gaps add up to ``100 − result.score``; those of the unknown answers to
+    ``result.score_high − result.score``. Arithmetic is exact, as in the scoring engine."""
+    _check_weighted(model, result)
+    pillar_total = sum((Fraction(str(d.weight)) for d in model.dimensions), Fraction(0))
+    found: list[tuple[Fraction, int, WeightedGap]] = []
+    position = 0
+    for dimension in model.dimensions:
+        pillar = result.pillar(dimension.id)
+        answered = {i: Answer.NOT_MET for i in pillar.no}
+        answered.update({i: Answer.PARTLY_MET for i in pillar.partly_met})
+        answered.update({i: Answer.UNKNOWN for i in pillar.unknown})
+        indicators = list(dimension.indicators())
+        question_total = sum((Fraction(str(i.weight)) for i in indicators), Fraction(0))
+        share = Fraction(str(dimension.weight)) / pillar_total
+        for indicator in indicators:
+            position += 1
+            answer = answered.get(indicator.id)
+            if answer is None:
+                continue
+            effect = 100 * share * Fraction(str(indicator.weight)) / question_total
+            gap = WeightedGap(
+                id=weighted_gap_id(model.key, indicator.id),
+                indicator_id=indicator.id,
+                dimension_id=dimension.id,
+                answer=answer,
+                effect=float(effect),
+            )
+            found.append((effect, position, gap))
+    found.sort(key=lambda item: (-item[0], item[1]))
+    return tuple(gap for _, _, gap in found)
+
+
+def _points(value: float) -> str:
+    """``value`` to one decimal, halves rounded up (6.25 → "6.3"), without a trailing ".0"."""
+    shown = Decimal(repr(value)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    return str(shown.to_integral_value()) if shown == shown.to_integral_value() else str(shown)
+
+
+_ANSWER_WORD = {Answer.MET: "yes", Answer.NOT_MET: "no", Answer.PARTLY_MET: "partly", Answer.UNKNOWN: "unknown"}
+
+
+def render_weighted_html(
+    model: Model,
+    result: WeightedResult,
+    *,
+    country: str,
+    country_name: str,
+    language: ReportLanguage,
+    assessed: str,
+    gaps: Sequence[WeightedGap] | None = None,
+) -> str:
+    """The report of a ``weighted`` model as a complete HTML document in ``language`` (``ar`` right to left).
+
+    ``result`` scores ``model`` (their keys must agree); ``country`` is the ISO code and ``country_name`` the name
+    to show; ``assessed`` the assessment date as it should be printed. ``gaps`` are printed in the order given;
+    by default they are :func:`weighted_gaps` of the result.
+    """
+    if language not in LANGUAGES:
+        raise ValidationError("language", f"{language!r} is not one of {', '.join(LANGUAGES)}")
+    _check_weighted(model, result)
+    if gaps is None:
+        gaps = weighted_gaps(model, result)
+    words = _WORDS[language]
+    pillar_total = sum(d.weight for d in model.dimensions)
+    labels: list[str] = []
+    values: list[float] = []
+    high: list[float] = []
+    rows: list[dict[str, object]] = []
+    strengths: list[str] = []
+    for dimension in model.dimensions:
+        pillar = result.pillar(dimension.id)
+        name = localized(dimension.name, language)
+        labels.append(name)
+        values.append(pillar.score)
+        high.append(pillar.score_high)
+        rows.append(
+            {
+                "pillar": name,
+                "weight": _points(100 * dimension.weight / pillar_total),
+                "score": _points(pillar.score),
+                "high": _points(pillar.score_high) if pillar.score_high != pillar.score else None,
+                "yes": len(pillar.yes),
+                "no": len(pillar.no),
+                "partly": len(pillar.partly_met),
+                "unknown": len(pillar.unknown),
+            }
+        )
+        if pillar.score >= STRENGTH_SCORE:
+            strengths.append(f"{name} — {_points(pillar.score)}")
+    # As in the stages report: WeasyPrint would print Arabic inside the SVG unjoined, so in Arabic the axes carry
+    # their number and the table under the chart names them.
+    axis_labels = [
+        str(number) if language == "ar" else f"{number}. {label}" for number, label in enumerate(labels, start=1)
+    ]
+    radar = radar_svg(axis_labels, values, maximum=100, step=20, title=words["w_radar"], high=high)
+    template = _environment.get_template("report_weighted.html")
+    return template.render(
+        lang=language,
+        dir="rtl" if language == "ar" else "ltr",
+        w=words,
+        model_title=localized(model.title, language),
+        model_key=model.key,
+        model_version=model.version,
+        country=country,
+        country_name=country_name,
+        assessed=assessed,
+        score=_points(result.score),
+        tier=localized(result.tier.name, language),
+        score_high=_points(result.score_high) if result.score_high != result.score else None,
+        tier_high=localized(result.tier_high.name, language) if result.tier_high.id != result.tier.id else None,
+        radar=radar,
+        legend=[
+            (number, label, _points(value))
+            for number, (label, value) in enumerate(zip(labels, values, strict=True), start=1)
+        ],
+        rows=rows,
+        strengths=strengths,
+        strengths_note=words["w_strengths_note"].format(threshold=_points(STRENGTH_SCORE)),
+        gaps=[
+            {
+                "id": gap.id,
+                "pillar": localized(model.dimension(gap.dimension_id).name, language),
+                "question": localized(model.indicator(gap.indicator_id).text, language),
+                "answer": words[_ANSWER_WORD[gap.answer]],
+                "effect": _points(gap.effect),
+            }
+            for gap in gaps
+        ],
+    )
+
+
+def render_weighted_pdf(
+    model: Model,
+    result: WeightedResult,
+    *,
+    country: str,
+    country_name: str,
+    language: ReportLanguage,
+    assessed: str,
+    gaps: Sequence[WeightedGap] | None = None,
+) -> bytes:
+    """The report of :func:`render_weighted_html` printed to PDF by WeasyPrint."""
+    import weasyprint  # heavy; loaded only when a PDF is asked for
+
+    html = render_weighted_html(
+        model,
+        result,
+        country=country,
+        country_name=country_name,
+        language=language,
+        assessed=assessed,
+        gaps=gaps,
     )
     return bytes(weasyprint.HTML(string=html).write_pdf())

@@ -506,11 +506,12 @@ def demo(
 
 
 def _register_context_commands() -> None:
-    from ribat.cli import exports, feeds, imports
+    from ribat.cli import assess, exports, feeds, imports
 
     imports.register(app)
     exports.register(app)
     feeds.register(app)
+    assess.register(app)
 
 
 _register_context_commands()
