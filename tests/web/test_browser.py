@@ -4,26 +4,15 @@
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from browser import launch, live_hub, new_page, shot, switch
 
-from e2e.live import Coalition, CollectionSpec, LiveHub, Org, User, start_hub
-
-CHROMIUM = Path("/usr/bin/chromium")
-SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from e2e.live import Coalition, CollectionSpec, LiveHub, Org, User
 
 pytestmark = pytest.mark.e2e
 
@@ -37,60 +26,36 @@ COALITION = Coalition(
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveHub]:
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing: `make setup` installs Debian's chromium package")
-        pytest.skip(f"{CHROMIUM} is missing (run `make setup` as root)")
-    with start_hub("sqlite", COALITION, tmp_path_factory.mktemp("ui")) as hub:
+    with live_hub(COALITION, tmp_path_factory.mktemp("ui")) as hub:
         yield hub
 
 
 @pytest.fixture(scope="module")
 def chromium(live: LiveHub) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with launch() as browser:
+        yield browser
 
 
 @pytest.fixture
 def page(live: LiveHub, chromium: Any) -> Iterator[Any]:
-    context = chromium.new_context(base_url=live.base_url, locale="en-GB", viewport={"width": 1280, "height": 900})
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
-
-
-def _shot(page: Any, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-
-
-def _switch(page: Any, lang: str) -> None:
-    page.locator(f'form.lang button[value="{lang}"]').click()
-    page.wait_for_load_state()
-    assert page.evaluate("document.documentElement.lang") == lang
+    with new_page(chromium, live.base_url) as opened:
+        yield opened
 
 
 def test_sign_in_switch_to_arabic_contribute_find_and_open(live: LiveHub, page: Any) -> None:
     member = live.members["analyst@om-cert.example"]
     page.goto("/")
     assert page.url.endswith("/login?next=%2F")
-    _shot(page, "en-login")
+    shot(page, "en-login")
     page.get_by_label("Email").fill(member.email)
     page.get_by_label("Password").fill(member.password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url("**/")
     assert page.locator("h1").inner_text() == "Dashboard"
-    _shot(page, "en-dashboard")
+    shot(page, "en-dashboard")
 
     # Arabic: right to left, and the navigation mirrored.
-    _switch(page, "ar")
+    switch(page, "ar")
     assert page.evaluate("document.documentElement.dir") == "rtl"
     assert page.locator("h1").inner_text() == "لوحة المتابعة"
     brand = page.locator("a.brand").bounding_box()
@@ -99,7 +64,7 @@ def test_sign_in_switch_to_arabic_contribute_find_and_open(live: LiveHub, page: 
     assert brand["x"] > first["x"] > last["x"], "the navigation runs right to left"
     who = page.locator(".who").bounding_box()
     assert who["x"] + who["width"] < last["x"], "the user menu sits at the inline end (the left) in Arabic"
-    _shot(page, "ar-dashboard")
+    shot(page, "ar-dashboard")
 
     # Contribute an indicator, with the live pattern check.
     page.locator("#nav").get_by_role("link", name="مساهمة").click()
@@ -110,7 +75,7 @@ def test_sign_in_switch_to_arabic_contribute_find_and_open(live: LiveHub, page: 
     assert "domain-name:value = 'c2.qasr-example.net'" in page.locator("#pattern-check code").inner_text()
     page.get_by_label("الاسم", exact=False).first.fill("خادم تحكم وسيطرة")
     page.get_by_label("TLP").select_option("green")
-    _shot(page, "ar-contribute")
+    shot(page, "ar-contribute")
     page.get_by_role("button", name="مشاركة").click()
     page.wait_for_url("**/objects/indicator--*")
     assert "تمت مشاركة المؤشر." in page.locator(".flash").inner_text()
@@ -122,29 +87,29 @@ def test_sign_in_switch_to_arabic_contribute_find_and_open(live: LiveHub, page: 
     page.get_by_role("button", name="بحث").last.click()
     page.wait_for_url("**/search?**")
     assert "عُثر على كائن واحد" in page.locator("main").inner_text()
-    _shot(page, "ar-search")
+    shot(page, "ar-search")
     page.get_by_role("link", name="خادم تحكم وسيطرة").click()
     page.wait_for_url(object_url)
     assert "TLP:GREEN" in page.locator("h1").inner_text()
     assert "لماذا يمكنك رؤية هذا" in page.locator(".why").inner_text()
-    _shot(page, "ar-object")
+    shot(page, "ar-object")
 
     # French, and back to English, for the screenshots of the same pages.
-    _switch(page, "fr")
+    switch(page, "fr")
     assert page.evaluate("document.documentElement.dir") == "ltr"
     assert "Pourquoi vous voyez ceci" in page.locator(".why").inner_text()
-    _shot(page, "fr-object")
+    shot(page, "fr-object")
     for lang, path in (("fr", "/"), ("fr", "/search?q=qasr"), ("fr", "/contribute"), ("fr", "/account")):
         page.goto(path)
-        _shot(page, f"{lang}-{path.strip('/').split('?')[0] or 'dashboard'}")
-    _switch(page, "en")
+        shot(page, f"{lang}-{path.strip('/').split('?')[0] or 'dashboard'}")
+    switch(page, "en")
     for path in ("/search?q=qasr", "/contribute", "/account", object_url.removeprefix(live.base_url)):
         page.goto(path)
         name = "object" if "/objects/" in path else path.strip("/").split("?")[0]
-        _shot(page, f"en-{name}")
-    _switch(page, "ar")
+        shot(page, f"en-{name}")
+    switch(page, "ar")
     page.goto("/account")
-    _shot(page, "ar-account")
+    shot(page, "ar-account")
     assert page.evaluate("document.documentElement.dir") == "rtl"
 
 
@@ -181,7 +146,7 @@ def test_import_review_and_export_pages(live: LiveHub, page: Any) -> None:
     page.get_by_label("Password").fill(member.password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url("**/")
-    _switch(page, "en")  # the language is the user's setting: another test may have left Arabic
+    switch(page, "en")  # the language is the user's setting: another test may have left Arabic
 
     # Import an IOC list through the form, then read its report.
     page.locator("#nav").get_by_role("link", name="Import and export").click()
@@ -190,12 +155,12 @@ def test_import_review_and_export_pages(live: LiveHub, page: Any) -> None:
         {"name": "c2.txt", "mimeType": "text/plain", "buffer": b"# Sandfox C2\nc2.sandfox.example\nnot a value\n"}
     )
     page.get_by_label("Kind of file").select_option("ioc-list")
-    _shot(page, "en-imports")
+    shot(page, "en-imports")
     page.get_by_role("button", name="Import", exact=True).click()
     page.wait_for_url("**/imports/*")
     assert "1 stored" in page.locator(".figures").inner_text().replace("\n", " ")
     assert "not a value" in page.locator("#losses ~ table").inner_text()
-    _shot(page, "en-import-run")
+    shot(page, "en-import-run")
 
     # Read a report, publish one candidate and reject the other.
     page.locator(".subnav").get_by_role("link", name="Report extraction").click()
@@ -209,11 +174,11 @@ def test_import_review_and_export_pages(live: LiveHub, page: Any) -> None:
     page.locator('input[name="accept"]').first.check()
     page.locator('input[name="reject"]').nth(1).check()
     page.get_by_label("TLP of the published indicators").select_option("green")
-    _shot(page, "en-extraction")
+    shot(page, "en-extraction")
     page.get_by_role("button", name="Save the review").click()
     page.wait_for_url("**/extractions/*?run=*")
     assert "1 published, 1 rejected" in page.locator(".flash").inner_text()
-    _shot(page, "en-extraction-reviewed")
+    shot(page, "en-extraction-reviewed")
 
     # Count a Zeek export, then download it.
     page.locator(".subnav").get_by_role("link", name="Exports").click()
@@ -221,21 +186,21 @@ def test_import_review_and_export_pages(live: LiveHub, page: Any) -> None:
     page.get_by_role("button", name="Count what would be exported").click()
     page.wait_for_url("**/exports?**")
     export_path = page.url.removeprefix(live.base_url)
-    _shot(page, "en-exports")
+    shot(page, "en-exports")
     with page.expect_download() as info:
         page.get_by_role("link", name=re.compile(r"Download ribat-")).click()
     assert "c2.sandfox.example\tIntel::DOMAIN" in Path(info.value.path()).read_text()
     page.goto("/feeds")
-    _shot(page, "en-feeds")
+    shot(page, "en-feeds")
 
     for lang in ("ar", "fr"):
-        _switch(page, lang)
+        switch(page, lang)
         for path, name in (("/imports", "imports"), (extraction_path, "extraction"), (export_path, "exports")):
             page.goto(path)
-            _shot(page, f"{lang}-{name}")
+            shot(page, f"{lang}-{name}")
         page.goto("/feeds")
-        _shot(page, f"{lang}-feeds")
+        shot(page, f"{lang}-feeds")
     assert page.evaluate("document.documentElement.dir") == "ltr"
-    _switch(page, "ar")
+    switch(page, "ar")
     assert page.evaluate("document.documentElement.dir") == "rtl"
-    _switch(page, "en")
+    switch(page, "en")
