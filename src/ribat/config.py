@@ -177,6 +177,19 @@ class Settings(BaseSettings):
         ),
     )
 
+    hunt_dir: Path = Field(
+        default=Path("ribat-hunts"),
+        description=(
+            "Directory where logs uploaded for a hunt are kept while the hunt runs (one sub-directory per job, "
+            "files named by number, never by the names they were sent with); removed when the hunt ends."
+        ),
+    )
+    hunt_max_upload_bytes: int = Field(
+        default=2 * 1024**3,
+        ge=1024,
+        description="Largest total size of the logs uploaded for one hunt (streamed to disk, never held in memory).",
+    )
+
     @field_validator("database_url")
     @classmethod
     def _normalise_postgres_url(cls, value: str) -> str:

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 import ribat.capacity._tables
 import ribat.feeds._tables
-import ribat.formats._tables  # noqa: F401  (their tables join the metadata)
+import ribat.formats._tables
+import ribat.hunt._tables  # noqa: F401  (their tables join the metadata)
 from ribat.accounts import Accounts
 from ribat.config import Settings, new_secret_key
 from ribat.db import Database, upgrade

@@ -506,12 +506,13 @@ def demo(
 
 
 def _register_context_commands() -> None:
-    from ribat.cli import assess, exports, feeds, imports
+    from ribat.cli import assess, exports, feeds, hunt, imports
 
     imports.register(app)
     exports.register(app)
     feeds.register(app)
     assess.register(app)
+    hunt.register(app)
 
 
 _register_context_commands()

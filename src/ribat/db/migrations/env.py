@@ -9,6 +9,7 @@ import ribat.accounts._tables
 import ribat.capacity._tables
 import ribat.feeds._tables
 import ribat.formats._tables
+import ribat.hunt._tables
 import ribat.intel._tables  # noqa: F401
 from ribat.db import metadata
 
