@@ -27,58 +27,18 @@ example only checks that Ribat answers without an exception.
 from __future__ import annotations
 
 import base64
-import uuid
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from hunt.oracle import to_bundle
 from ribat.errors import ValidationError
 from ribat.hunt.evaluate import Matcher, observed_data_from_bundles
 from ribat.hunt.patterns import parse_pattern
 
 # --- the oracle -------------------------------------------------------------------------------------------
-
-
-def to_bundle(records: list[dict[str, Any]]) -> dict[str, Any]:
-    """Records with embedded objects → one STIX 2.1 bundle, references rewritten to ids."""
-    objects: list[dict[str, Any]] = []
-    for i, record in enumerate(records):
-        ids = {
-            key: f"{obj['type']}--{uuid.uuid5(uuid.NAMESPACE_OID, f'{i}.{key}')}"
-            for key, obj in record["objects"].items()
-        }
-        od_id = f"observed-data--{uuid.uuid5(uuid.NAMESPACE_OID, str(i))}"
-        objects.append(
-            {
-                "type": "observed-data",
-                "id": od_id,
-                "first_observed": record["first_observed"],
-                "last_observed": record["last_observed"],
-                "number_observed": record["number_observed"],
-                "object_refs": list(ids.values()),
-            }
-        )
-        for key, obj in record["objects"].items():
-            objects.append({**_rewrite(obj, ids), "id": ids[key]})
-    return {"type": "bundle", "id": "bundle--" + str(uuid.uuid4()), "objects": objects}
-
-
-def _rewrite(value: Any, ids: dict[str, str]) -> Any:
-    if isinstance(value, dict):
-        out = {}
-        for k, v in value.items():
-            if k.endswith("_ref") and isinstance(v, str):
-                out[k] = ids.get(v, v)
-            elif k.endswith("_refs") and isinstance(v, list):
-                out[k] = [ids.get(r, r) if isinstance(r, str) else r for r in v]
-            else:
-                out[k] = _rewrite(v, ids)
-        return out
-    if isinstance(value, list):
-        return [_rewrite(v, ids) for v in value]
-    return value
 
 
 def oracle(pattern: str, records: list[dict[str, Any]]) -> tuple[bool, bool]:
