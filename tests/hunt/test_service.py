@@ -107,3 +107,31 @@ def test_uploads_are_capped_and_readers_cannot_start_hunts(hunts: Hunts, shared:
         hunts.start(alice, [("a.log", [b"x"])], collections=["shared"], kind="pcap")
     with pytest.raises(ValidationError, match="at least one"):
         hunts.start(alice, [], collections=["shared"])
+
+
+def test_sightings_are_shared_only_to_a_collection_the_hunter_may_write(hunts: Hunts, shared: World) -> None:
+    from ribat.intel import Grant
+
+    shared.hub.intel.create_collection(
+        "read only", alias="ro", default_tlp=Tlp.GREEN, grants=[Grant("community", "", True, False)]
+    )
+    alice = shared.principal("alice@a.example")
+    with pytest.raises(PermissionDeniedError, match="share sightings"):
+        hunts.start(alice, [("a.log", [b"x"])], collections=["shared"], share_to="ro")
+    assert not hunts.directory.exists() or not any(hunts.directory.iterdir())
+
+
+def test_closing_the_service_records_unfinished_hunts_as_interrupted(
+    shared: World, tmp_path: Path, data_dir: Path
+) -> None:
+    service = Hunts.for_hub(shared.hub, directory=tmp_path / "h", workers=1)
+    alice = shared.principal("alice@a.example")
+    log = (data_dir / SIMDA / "dns.log").read_bytes()
+    first = service.start(alice, [("dns.log", [log])], collections=["shared"])
+    queued = [service.start(alice, [("dns.log", [log])], collections=["shared"]) for _ in range(3)]
+    service.close()
+    statuses = {service.store.get(j.id).status for j in queued}  # type: ignore[union-attr]
+    assert statuses <= {JobStatus.DONE, JobStatus.FAILED}
+    assert service.store.get(first.id).status in (JobStatus.DONE, JobStatus.FAILED)  # type: ignore[union-attr]
+    assert service.store.runners() == []
+    assert not any((tmp_path / "h").iterdir())

@@ -15,6 +15,7 @@ __all__ = ["SqlHuntStore"]
 
 j = t.hunt_jobs
 _JSON = {"params", "skipped", "problems", "result", "shared"}
+_unfinished = or_(j.c.status == JobStatus.RUNNING.value, j.c.status == JobStatus.QUEUED.value)
 
 
 def _job(row: Any) -> HuntJob:
@@ -22,6 +23,7 @@ def _job(row: Any) -> HuntJob:
         id=row.id,
         org_id=row.org_id,
         user_id=row.user_id,
+        runner=row.runner,
         status=JobStatus(row.status),
         params=orjson.loads(row.params),
         created_us=row.created_us,
@@ -66,6 +68,7 @@ class SqlHuntStore:
                             "id": job.id,
                             "org_id": job.org_id,
                             "user_id": job.user_id,
+                            "runner": job.runner,
                             "status": job.status,
                             "params": job.params,
                             "created_us": job.created_us,
@@ -103,11 +106,16 @@ class SqlHuntStore:
         with self.db.write() as conn:
             conn.execute(update(j).where(j.c.id == job_id).values(**_values(values)))
 
-    def interrupt_running(self, now_us: int, reason: str) -> int:
+    def runners(self) -> list[str]:
+        with self.db.read() as conn:
+            rows = conn.execute(select(j.c.runner).where(_unfinished).distinct()).all()
+        return sorted(r.runner for r in rows)
+
+    def interrupt(self, runner: str, now_us: int, reason: str) -> int:
         with self.db.write() as conn:
             done = conn.execute(
                 update(j)
-                .where(or_(j.c.status == JobStatus.RUNNING.value, j.c.status == JobStatus.QUEUED.value))
+                .where(j.c.runner == runner, _unfinished)
                 .values(status=JobStatus.FAILED.value, finished_us=now_us, error=reason)
             ).rowcount
         return int(done)

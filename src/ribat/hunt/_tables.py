@@ -17,6 +17,7 @@ hunt_jobs = Table(
     Column("id", String(36), primary_key=True),
     Column("org_id", String(36), ForeignKey("organisations.id"), nullable=False),
     Column("user_id", String(36), ForeignKey("users.id"), nullable=False),
+    Column("runner", String(300), nullable=False),
     Column("status", String(10), nullable=False),
     Column("params", Text, nullable=False),
     Column("created_us", BigInteger, nullable=False),

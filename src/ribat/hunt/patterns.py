@@ -54,6 +54,7 @@ from ribat.errors import ValidationError
 
 __all__ = [
     "ANY_INDEX",
+    "KEYWORDS",
     "BoolExpr",
     "BoolOp",
     "CompOp",
@@ -150,7 +151,7 @@ class ObjectPath:
             else:
                 if i:
                     out.append(".")
-                out.append(step if _IDENT_NO_HYPHEN.fullmatch(step) and step not in _KEYWORDS else _quote(step))
+                out.append(step if _IDENT_NO_HYPHEN.fullmatch(step) and step not in KEYWORDS else _quote(step))
         return "".join(out)
 
 
@@ -762,7 +763,7 @@ def _check_cidr(text: str, literal: str) -> None:
 # Anything else (or anything doubtful) returns None and goes to the ANTLR grammar. The tests check that
 # both paths give the same tree.
 
-_KEYWORDS = frozenset(
+KEYWORDS = frozenset(
     [
         "AND",
         "OR",
@@ -847,14 +848,14 @@ def _fast_comparison(toks: list[tuple[str, str]], i: int, text: str) -> tuple[Co
     if i + 5 > len(toks):
         return None
     (k0, type_name), colon = toks[i], toks[i + 1]
-    if k0 != "word" or type_name in _KEYWORDS or colon != ("punct", ":"):
+    if k0 != "word" or type_name in KEYWORDS or colon != ("punct", ":"):
         return None
     i += 2
     steps: list[PathStep] = []
     while True:
         kind, tok = toks[i]
         if kind == "word":
-            if "-" in tok or tok in _KEYWORDS:
+            if "-" in tok or tok in KEYWORDS:
                 return None
             steps.append(tok)
         elif kind == "str":

@@ -13,7 +13,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import shutil
+import socket
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -26,7 +28,7 @@ import orjson
 
 from ribat.accounts import Accounts, Principal
 from ribat.clock import Clock, NewId, new_uuid, now_us
-from ribat.errors import NotFoundError, PermissionDeniedError, TooLargeError, ValidationError
+from ribat.errors import NotFoundError, PermissionDeniedError, RibatError, TooLargeError, ValidationError
 from ribat.hunt.compile import Window
 from ribat.hunt.distributed import hunt_distributed, hunt_local
 from ribat.hunt.engine import HuntResult, HuntStats, Progress
@@ -89,7 +91,8 @@ class Hunts:
         self.now = now
         self.new_id = new_id
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ribat-hunt")
-        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self.runner = f"{socket.gethostname()}:{os.getpid()}"
 
     @classmethod
     def for_hub(cls, hub: Hub, **kwargs: Any) -> Hunts:
@@ -100,7 +103,12 @@ class Hunts:
         return cls(SqlHuntStore(hub.db), hub.intel, hub.accounts, **kwargs)
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=False)
+        """Stop: queued hunts are dropped and a running one stops after its current batch; both are recorded
+        as interrupted."""
+        self._stopping.set()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self.store.interrupt(self.runner, self.now(), INTERRUPTED)
+        self._sweep()
 
     # -- indicators ----------------------------------------------------------------------------
 
@@ -221,8 +229,8 @@ class Hunts:
             raise ValidationError("collections", "name at least one collection of indicators")
         if kind is not None and kind not in KINDS:
             raise ValidationError("kind", f"{kind!r} is not one of {', '.join(KINDS)}")
-        if share_to is not None:
-            self.intel.collection(principal, share_to)  # the collection exists and is visible
+        if share_to is not None and not self.intel.collection(principal, share_to).can_write:
+            raise PermissionDeniedError("share sightings to", f"collection {share_to}")
         chosen = self.indicators(principal, collections)
         job_id = self.new_id()
         folder = self._job_dir(job_id)
@@ -258,6 +266,7 @@ class Hunts:
             id=job_id,
             org_id=principal.org.id,
             user_id=principal.user.id,
+            runner=self.runner,
             status=JobStatus.QUEUED,
             params=params,
             created_us=self.now(),
@@ -275,6 +284,8 @@ class Hunts:
         last = [0.0]
 
         def progress(stats: HuntStats) -> None:
+            if self._stopping.is_set():
+                raise _Stopped
             now = time.monotonic()
             if now - last[0] >= PROGRESS_SECONDS:
                 last[0] = now
@@ -289,23 +300,11 @@ class Hunts:
             compiled = compile_indicators(chosen.objects, window=window)
             batches = open_logs(paths, kind=params["kind"], mapping=params["mapping"], problems=problems)
             result = hunt(batches, compiled, window=window, progress=progress)
-            shared = None
-            if params["share_to"] and result.hits:
-                outcome = self.share(
-                    principal,
-                    result.hits.values(),
-                    params["share_to"],
-                    authors=chosen.authors,
-                    tlp=Tlp.parse(params["tlp"]),
-                )
-                shared = {"sightings": outcome.sightings, "statuses": list(outcome.statuses)}
             names = dict(zip(paths, params["logs"], strict=True))
             for hit in result.hits.values():
                 hit.samples = [_renamed(s, names) for s in hit.samples]
             self.store.update(
                 job.id,
-                status=JobStatus.DONE,
-                finished_us=self.now(),
                 records=result.stats.records,
                 rate=result.stats.rate,
                 matches=result.stats.matches,
@@ -313,8 +312,24 @@ class Hunts:
                 problems=[str(_renamed_problem(p, names)) for p in problems.items],
                 problem_count=problems.count,
                 result=to_json(result.hits.values()),
-                shared=shared,
             )
+            shared: dict[str, Any] | None = None
+            if params["share_to"] and result.hits:
+                # The results are kept whatever sharing does; a failure to share is reported beside them.
+                try:
+                    outcome = self.share(
+                        principal,
+                        result.hits.values(),
+                        params["share_to"],
+                        authors=chosen.authors,
+                        tlp=Tlp.parse(params["tlp"]),
+                    )
+                    shared = {"sightings": outcome.sightings, "statuses": list(outcome.statuses)}
+                except RibatError as exc:
+                    shared = {"sightings": 0, "statuses": [], "error": exc.message}
+            self.store.update(job.id, status=JobStatus.DONE, finished_us=self.now(), shared=shared)
+        except _Stopped:
+            self.store.update(job.id, status=JobStatus.FAILED, finished_us=self.now(), error=INTERRUPTED)
         except Exception as exc:
             log.exception("hunt %s failed", job.id)
             message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
@@ -346,19 +361,44 @@ class Hunts:
             time.sleep(0.05)
 
     def recover(self) -> int:
-        """At start: jobs a stopped process left queued or running are marked failed, their logs removed."""
-        count = self.store.interrupt_running(self.now(), INTERRUPTED)
-        if self.directory.exists():
-            for child in self.directory.iterdir():
-                if child.is_dir():
-                    found = self.store.get(child.name)
-                    if found is None or found.status in (JobStatus.DONE, JobStatus.FAILED):
-                        shutil.rmtree(child, ignore_errors=True)
+        """At start: jobs left queued or running by a hub process of this machine that no longer runs are marked
+        failed; logs left behind by finished or unknown jobs are removed. Jobs of live processes (other workers
+        of the same hub) and of other machines are left alone. Returns how many jobs were marked."""
+        host = socket.gethostname()
+        count = 0
+        for runner in self.store.runners():
+            name, _, pid = runner.rpartition(":")
+            if name == host and pid.isdigit() and not _alive(int(pid)) and runner != self.runner:
+                count += self.store.interrupt(runner, self.now(), INTERRUPTED)
+        self._sweep()
         return count
+
+    def _sweep(self) -> None:
+        """Remove the uploaded logs of every job that is over (or unknown)."""
+        if not self.directory.exists():
+            return
+        for child in self.directory.iterdir():
+            found = self.store.get(child.name) if child.is_dir() else None
+            if child.is_dir() and (found is None or found.status in (JobStatus.DONE, JobStatus.FAILED)):
+                shutil.rmtree(child, ignore_errors=True)
 
     def require_writer(self, principal: Principal) -> None:
         if not principal.user.role.can_write:
             raise PermissionDeniedError("start a hunt as", principal.user.email)
+
+
+class _Stopped(Exception):
+    """The hub is stopping: the running hunt ends after its current batch."""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _renamed(sample: Sample, names: Mapping[str, str]) -> Sample:

@@ -22,6 +22,10 @@ class HuntStore(Protocol):
         """Set columns of a job (``status``, progress figures, ``result``…; dicts and lists are stored as JSON)."""
         ...
 
-    def interrupt_running(self, now_us: int, reason: str) -> int:
-        """Mark jobs left ``running`` or ``queued`` by a process that stopped as failed; returns how many."""
+    def runners(self) -> list[str]:
+        """The processes (``host:pid``) that hold queued or running jobs."""
+        ...
+
+    def interrupt(self, runner: str, now_us: int, reason: str) -> int:
+        """Mark the queued and running jobs of ``runner`` as failed with ``reason``; returns how many."""
         ...

@@ -18,13 +18,15 @@ class JobStatus(StrEnum):
 
 @dataclass(frozen=True)
 class HuntJob:
-    """A hunt job. ``params`` holds what was asked (the log names as sent, the collection, the window, the
-    log kind and mapping, sharing); ``result`` the hits as ``ribat.hunt.sightings.to_json`` writes them, once
-    done; ``shared`` what sharing the sightings did (the TAXII status), when asked."""
+    """A hunt job, run by the hub process ``runner`` (``host:pid``). ``params`` holds what was asked (the log names
+    as sent, the collection, the window, the log kind and mapping, sharing); ``result`` the hits as
+    ``ribat.hunt.sightings.to_json`` writes them, once done; ``shared`` what sharing the sightings did (the TAXII
+    statuses), when asked."""
 
     id: str
     org_id: str
     user_id: str
+    runner: str
     status: JobStatus
     params: dict[str, Any]
     created_us: int

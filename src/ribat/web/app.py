@@ -6,12 +6,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse
 
 from ribat import __version__
 from ribat.config import Settings
 from ribat.feeds import background_feeds
 from ribat.hub import Hub
+from ribat.hunt.service import Hunts
 from ribat.web import errors
 from ribat.web.ratelimit import FailureLimiter
 from ribat.web.ui import mount_ui
@@ -30,13 +32,21 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> F
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # Each worker process runs due feeds in the background (feeds claim a lease, so
-        # two workers never run the same feed); `RIBAT_FEED_SCHEDULER=false` turns it off.
-        with background_feeds(opened):
-            yield
-        feeds = getattr(app.state, "feeds", None)
-        if feeds is not None:
-            feeds.close()
+        # Hunts run in background threads of the process that took the upload; jobs a
+        # stopped process left queued or running are marked failed at start.
+        hunts = Hunts.for_hub(opened)
+        app.state.hunts = hunts
+        await run_in_threadpool(hunts.recover)
+        try:
+            # Each worker process runs due feeds in the background (feeds claim a lease, so
+            # two workers never run the same feed); `RIBAT_FEED_SCHEDULER=false` turns it off.
+            with background_feeds(opened):
+                yield
+            feeds = getattr(app.state, "feeds", None)
+            if feeds is not None:
+                feeds.close()
+        finally:
+            await run_in_threadpool(hunts.close)
 
     app = FastAPI(
         lifespan=lifespan,

@@ -21,6 +21,8 @@ import numpy as np
 import orjson
 import pyarrow as pa
 
+from ribat.hunt.patterns import KEYWORDS
+
 __all__ = [
     "FILE_COLUMN",
     "LINE_COLUMN",
@@ -62,33 +64,10 @@ def format_timestamp(value: int | datetime) -> str:
 # -- object paths --------------------------------------------------------------------------------
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-_KEYWORDS = frozenset(
-    [
-        "AND",
-        "OR",
-        "NOT",
-        "FOLLOWEDBY",
-        "LIKE",
-        "MATCHES",
-        "ISSUPERSET",
-        "ISSUBSET",
-        "EXISTS",
-        "LAST",
-        "IN",
-        "START",
-        "STOP",
-        "SECONDS",
-        "true",
-        "false",
-        "WITHIN",
-        "REPEATS",
-        "TIMES",
-    ]
-)
 
 
 def _bare(name: str) -> bool:
-    return bool(_IDENT.match(name)) and name not in _KEYWORDS
+    return bool(_IDENT.match(name)) and name not in KEYWORDS
 
 
 _TYPE = re.compile(r"(?:x-)?[a-z0-9][a-z0-9-]*[a-z0-9]\Z")

@@ -27,7 +27,7 @@ from ribat.hunt.readers.base import (
     paths_present,
 )
 
-__all__ = ["Layout", "connection", "http_columns", "ip_version", "make_batch"]
+__all__ = ["Layout", "connection", "http_columns", "http_request", "ip_version", "make_batch"]
 
 
 def _identity(table: pa.Table) -> pa.Table:
@@ -168,3 +168,34 @@ def http_columns(
     )
     not_a_name = pc.fill_null(pc.or_(literal, pc.equal(name, "")), True)
     return url, pc.if_else(not_a_name, pa.scalar(None, pa.string()), name)
+
+
+def http_request(
+    row: Mapping[str, Any],
+    *,
+    uri: str,
+    host: str,
+    user_agent: str,
+    referer: str,
+    body_length: str | None = None,
+) -> dict[str, Any] | None:
+    """The ``http-request-ext`` extension of a row, read from the columns named (a reader's own field names) and
+    the derived ``_method`` and ``_version`` columns of :func:`http_columns`; None without a method or URI."""
+    method, value = row.get("_method"), row.get(uri)
+    if not method or value is None:
+        return None
+    request: dict[str, Any] = {"request_method": method, "request_value": value}
+    if row.get("_version"):
+        request["request_version"] = row["_version"]
+    headers = {
+        name: row.get(column)
+        for name, column in (("Host", host), ("User-Agent", user_agent), ("Referer", referer))
+        if row.get(column)
+    }
+    if headers:
+        request["request_header"] = headers
+    if body_length is not None:
+        body = count_or_none(row.get(body_length))
+        if body:
+            request["message_body_length"] = body
+    return request

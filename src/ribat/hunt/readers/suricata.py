@@ -25,6 +25,7 @@ from ribat.hunt.readers.layout import (
     connection,
     count_or_none,
     http_columns,
+    http_request,
     ip_version,
     make_batch,
     timestamp_or_none,
@@ -150,27 +151,6 @@ def _timestamp_text(value: Any) -> str | None:
         return None
 
 
-def _http_request(row: Mapping[str, Any]) -> dict[str, Any] | None:
-    method, uri = row.get("_method"), row.get("http.url")
-    if not method or uri is None:
-        return None
-    request: dict[str, Any] = {"request_method": method, "request_value": uri}
-    if row.get("_version"):
-        request["request_version"] = row["_version"]
-    headers = {
-        name: value
-        for name, value in (
-            ("Host", row.get("_host")),
-            ("User-Agent", row.get("http.http_user_agent")),
-            ("Referer", row.get("http.http_refer")),
-        )
-        if value
-    }
-    if headers:
-        request["request_header"] = headers
-    return request
-
-
 def _dns(graph: ObjectGraph, row: Mapping[str, Any]) -> None:
     names = [row.get("dns.rrname"), *(row.get("_dns_queries") or ()), *(row.get("_dns_query") or ())]
     queried = [key for key in (graph.domain(name) for name in names) if key is not None]
@@ -234,7 +214,9 @@ def _build(row: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     graph = ObjectGraph()
     src, dst = row.get("src_ip"), row.get("dest_ip")
     app = (row.get("app_proto") or "").lower()
-    request = _http_request(row)
+    request = http_request(
+        row, uri="http.url", host="_host", user_agent="http.http_user_agent", referer="http.http_refer"
+    )
     connection(
         graph,
         src,

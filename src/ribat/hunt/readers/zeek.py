@@ -33,6 +33,7 @@ from ribat.hunt.readers.layout import (
     count_or_none,
     hash_name,
     http_columns,
+    http_request,
     ip_version,
     make_batch,
     timestamp_or_none,
@@ -170,33 +171,11 @@ def _derive_http(table: pa.Table) -> pa.Table:
     return table
 
 
-def _http_request(row: Mapping[str, Any]) -> dict[str, Any] | None:
-    method, uri = row.get("_method"), row.get("uri")
-    if not method or uri is None:
-        return None
-    request: dict[str, Any] = {"request_method": method, "request_value": uri}
-    if row.get("_version"):
-        request["request_version"] = row["_version"]
-    headers = {
-        name: value
-        for name, value in (
-            ("Host", row.get("host")),
-            ("User-Agent", row.get("user_agent")),
-            ("Referer", row.get("referrer")),
-        )
-        if value
-    }
-    if headers:
-        request["request_header"] = headers
-    body = count_or_none(row.get("request_body_len"))
-    if body:
-        request["message_body_length"] = body
-    return request
-
-
 def _build_http(row: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     graph = ObjectGraph()
-    request = _http_request(row)
+    request = http_request(
+        row, uri="uri", host="host", user_agent="user_agent", referer="referrer", body_length="request_body_len"
+    )
     _traffic(graph, row, "tcp", "http", extensions={"http-request-ext": request} if request else None)
     graph.domain(row.get("_domain"))
     if row.get("_url"):

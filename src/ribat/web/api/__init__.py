@@ -1,4 +1,5 @@
-"""The hub's JSON API beyond TAXII (``/api/v1``): related items, imports, exports, feeds, capacity assessments.
+"""The hub's JSON API beyond TAXII (``/api/v1``): related items, imports, exports, feeds, hunts, capacity
+assessments.
 
 Every endpoint authenticates like TAXII (HTTP Basic or a Bearer API key) and answers
 errors with the JSON error shape of ``ribat.web.errors``.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from ribat.web.api import assessments, exports, feeds, imports, related
+from ribat.web.api import assessments, exports, feeds, hunts, imports, related
 
 __all__ = ["router"]
 
@@ -17,4 +18,5 @@ router.include_router(related.router)
 router.include_router(imports.router)
 router.include_router(exports.router)
 router.include_router(feeds.router)
+router.include_router(hunts.router)
 router.include_router(assessments.router)

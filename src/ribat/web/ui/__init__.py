@@ -21,7 +21,15 @@ from ribat.hub import Hub
 from ribat.intel import SqlWorkspace, Workspace
 from ribat.web.errors import status_for
 from ribat.web.ratelimit import FailureLimiter
-from ribat.web.ui import pages_account, pages_admin, pages_capacity, pages_feeds, pages_formats, pages_intel
+from ribat.web.ui import (
+    pages_account,
+    pages_admin,
+    pages_capacity,
+    pages_feeds,
+    pages_formats,
+    pages_hunts,
+    pages_intel,
+)
 from ribat.web.ui.context import Context, CsrfError, LoginRequired, Ui, make_env
 from ribat.web.ui.i18n import N_
 from ribat.web.ui.session import SessionCodec
@@ -57,7 +65,7 @@ def mount_ui(app: FastAPI, hub: Hub) -> None:
         env=make_env(),
     )
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
-    for module in (pages_account, pages_intel, pages_formats, pages_feeds, pages_capacity, pages_admin):
+    for module in (pages_account, pages_intel, pages_formats, pages_feeds, pages_hunts, pages_capacity, pages_admin):
         app.include_router(module.router)
 
     previous: Any = app.exception_handlers.get(RibatError)

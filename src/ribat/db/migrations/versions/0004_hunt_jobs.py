@@ -22,6 +22,7 @@ def upgrade() -> None:
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.Column("org_id", sa.String(length=36), nullable=False),
         sa.Column("user_id", sa.String(length=36), nullable=False),
+        sa.Column("runner", sa.String(length=300), nullable=False),
         sa.Column("status", sa.String(length=10), nullable=False),
         sa.Column("params", sa.Text(), nullable=False),
         sa.Column("created_us", sa.BigInteger(), nullable=False),
