@@ -189,26 +189,47 @@ def _v4_tables(index: PathIndex) -> list[tuple[int, np.ndarray, dict[int, set[in
     return cached
 
 
+def _ipv4_numbers(array: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of ``array`` holding a dotted-quad IPv4 address, and each one's address as an integer.
+
+    The fast way splits every value on dots and casts the parts to integers; when any value is not four plain
+    numbers (a hostname, ``-``, an IPv6 address) it falls back to picking the dotted quads with a regular
+    expression first. Octets above 255 are left in: the integers are only a prefilter's keys."""
+    present = np.asarray(array.is_valid())
+    try:
+        parts = pc.split_pattern(array, ".")
+        if not pc.all(pc.equal(pc.list_value_length(parts), 4)).as_py():
+            raise ValueError("not four parts")
+        octets = pc.cast(pc.list_flatten(parts), pa.uint64())
+        rows = np.flatnonzero(present)
+    except (pa.ArrowInvalid, ValueError):
+        quad = pc.fill_null(pc.match_substring_regex(array, _DOTTED_QUAD), False)
+        rows = np.flatnonzero(quad.to_numpy(zero_copy_only=False))
+        if not rows.size:
+            return rows, np.empty(0, dtype=np.uint64)
+        octets = pc.cast(pc.list_flatten(pc.split_pattern(array.take(pa.array(rows)), ".")), pa.uint64())
+    o = octets.to_numpy(zero_copy_only=False).reshape(-1, 4)
+    return rows, (o[:, 0] << 24) | (o[:, 1] << 16) | (o[:, 2] << 8) | o[:, 3]
+
+
 def _network_candidates(
     array: pa.Array, parents: np.ndarray | None, index: PathIndex, add: Callable[[int, set[int]], None]
 ) -> None:
     """Rows whose address lies in an indexed network. Dotted-quad IPv4 values are converted to integers and
-    tested against every prefix length at once (numpy); anything else (IPv6, networks) is looked up once per
-    distinct value."""
-    quad = pc.fill_null(pc.match_substring_regex(array, _DOTTED_QUAD), False).to_numpy(zero_copy_only=False)
-    rows = np.flatnonzero(quad)
+    looked up in each prefix length's sorted network starts at once (numpy); anything else (IPv6, networks) is
+    looked up once per distinct value."""
     tables = _v4_tables(index)
-    if rows.size and tables:
-        octets = pc.list_flatten(pc.split_pattern(array.take(pa.array(rows)), "."))
-        o = pc.cast(octets, pa.uint64()).to_numpy(zero_copy_only=False).reshape(-1, 4)
-        numbers = (o[:, 0] << 24) | (o[:, 1] << 16) | (o[:, 2] << 8) | o[:, 3]
-        for shift, starts, table in tables:
-            shifted = numbers >> np.uint64(shift)
-            for i in np.flatnonzero(np.isin(shifted, starts)).tolist():
-                pos = int(rows[i])
-                add(pos if parents is None else int(parents[pos]), table[int(shifted[i])])
-    rest = np.flatnonzero(~quad)
-    if (rest.size and any(bits != 32 for bits, _ in index.networks)) or (rest.size and _has_slash(array, rest)):
+    rows, numbers = _ipv4_numbers(array) if tables else (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.uint64))
+    for shift, starts, table in tables:
+        shifted = numbers >> np.uint64(shift)
+        slot = np.minimum(np.searchsorted(starts, shifted), len(starts) - 1)
+        for i in np.flatnonzero(starts[slot] == shifted).tolist():
+            pos = int(rows[i])
+            add(pos if parents is None else int(parents[pos]), table[int(shifted[i])])
+    mask = np.ones(len(array), dtype=bool)
+    mask[rows] = False
+    rest = np.flatnonzero(mask & np.asarray(array.is_valid()))
+    if rest.size and (any(bits != 32 for bits, _ in index.networks) or _has_slash(array, rest)):
         others = array.take(pa.array(rest))
         sub_parents = rest if parents is None else parents[rest]
         _per_unique(others, sub_parents, index.lookup_network, add)
