@@ -1,14 +1,16 @@
-"""A hunt on a Dask LocalCluster with two worker processes equals the same hunt run locally."""
+"""A hunt on a Dask LocalCluster with two worker processes equals the same hunt run locally, by file and by
+block of a big file."""
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ribat.hunt.distributed import hunt_distributed, hunt_local
+from ribat.hunt.distributed import Part, hunt_distributed, hunt_local, parts_of
 from ribat.hunt.hits import Hit
 from ribat.hunt.readers import Problems
 
@@ -67,3 +69,59 @@ def test_dask_and_local_runs_give_identical_hits(cluster: Any, data_dir: Path, t
     assert remote.stats.records == local.stats.records
     assert remote_problems.count == local_problems.count >= 1
     assert [(p.file, p.line) for p in remote_problems.items] == [(p.file, p.line) for p in local_problems.items]
+
+
+def _indicators() -> list[dict[str, Any]]:
+    return [
+        {
+            "type": "indicator",
+            "id": f"indicator--{n:08d}-0000-4000-8000-000000000000",
+            "pattern": p,
+            "pattern_type": "stix",
+        }
+        for n, p in enumerate(PATTERNS)
+    ]
+
+
+def _with_bad_lines(source: Path, target: Path) -> Path:
+    lines = source.read_text(encoding="utf-8").splitlines(keepends=True)
+    bad = ["this line is not zeek\n"]
+    target.write_text("".join([*lines[:20], *bad, *lines[20:900], *bad, *lines[900:]]), encoding="utf-8")
+    return target
+
+
+def test_one_file_in_blocks_on_two_workers_gives_the_hits_of_a_local_run(
+    cluster: Any, data_dir: Path, tmp_path: Path
+) -> None:
+    big = _with_bad_lines(data_dir / SIMDA / "dns.log", tmp_path / "dns.log")
+    block = 24 << 10
+    parts = parts_of([big], block)
+    assert len(parts) >= 4 and all(p.block is not None for p in parts)
+    assert parts[0].block is not None and parts[0].block.start == 0
+    local_problems, remote_problems = Problems(), Problems()
+    named = f"{big.parent}/./{big.name}"  # every part names the file as open_logs does
+    local = hunt_local([named], _indicators(), problems=local_problems)
+    remote = hunt_distributed([named], _indicators(), scheduler=cluster, problems=remote_problems, block_bytes=block)
+    assert _shape(remote.hits) == _shape(local.hits)
+    assert {s.file for h in remote.hits.values() for s in h.samples} == {str(big)}
+    assert len(local.hits) >= 5
+    assert any(" FOLLOWEDBY " in h.pattern or " REPEATS " in h.pattern for h in local.hits.values())
+    assert remote.stats.records == local.stats.records
+    assert remote.stats.batches >= len(parts)
+    assert [(p.file, p.line, p.reason) for p in remote_problems] == [(p.file, p.line, p.reason) for p in local_problems]
+    assert [p.line for p in local_problems] == [21, 902]
+
+
+def test_a_gzipped_file_stays_one_part_and_gives_the_hits_of_a_local_run(
+    cluster: Any, data_dir: Path, tmp_path: Path
+) -> None:
+    plain = _with_bad_lines(data_dir / SIMDA / "dns.log", tmp_path / "dns.log")
+    packed = tmp_path / "dns.log.gz"
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    assert parts_of([packed], 1024) == [Part(str(packed))]
+    local_problems, remote_problems = Problems(), Problems()
+    local = hunt_local([packed], _indicators(), problems=local_problems)
+    remote = hunt_distributed([packed], _indicators(), scheduler=cluster, problems=remote_problems, block_bytes=1024)
+    assert _shape(remote.hits) == _shape(local.hits) and len(local.hits) >= 5
+    assert remote.stats.records == local.stats.records
+    assert [(p.file, p.line) for p in remote_problems] == [(p.file, p.line) for p in local_problems] != []

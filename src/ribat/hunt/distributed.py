@@ -1,10 +1,14 @@
 """The same hunt on a Dask distributed cluster, with results identical to a local run.
 
-The logs are split into *parts* (each file is one part); every part runs the local engine on a worker with
+The logs are split into *parts*, by file and block: a file larger than ``block_bytes`` (uncompressed, in a line
+format) is cut at line starts into blocks of about that size, each read as a
+:class:`~ribat.hunt.readers.LogRange` with its first line number counted on the client, so line numbers are
+those of the whole file; any other file is one part. Every part runs the local engine on a worker with
 ``finish=False``, so that each returns its hits and the candidate records of the multi-observation indicators.
 The client merges the parts (hits keep the earliest samples by time, file and line, whatever the order parts
-finish in) and evaluates the multi-observation indicators over all their candidates in time order, exactly as
-a local run does. Workers compile the indicator set once each (it is sent once, by digest, and kept).
+finish in; problems are folded in part order) and evaluates the multi-observation indicators over all their
+candidates in time order, exactly as a local run does. Workers compile the indicator set once each (it is sent
+once, by digest, and kept).
 """
 
 from __future__ import annotations
@@ -13,33 +17,55 @@ import hashlib
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import orjson
 
 from ribat.hunt.compile import CompiledSet, Window, compile_indicators
 from ribat.hunt.engine import HuntResult, HuntStats, Progress, complete, hunt
-from ribat.hunt.readers import Problem, Problems, open_logs
+from ribat.hunt.readers import Kind, LogRange, Problems, open_logs, split_log
 
-__all__ = ["Part", "PartResult", "hunt_distributed", "hunt_local", "parts_of"]
+__all__ = ["BLOCK_BYTES", "Part", "PartResult", "hunt_distributed", "hunt_local", "parts_of"]
+
+BLOCK_BYTES = 64 << 20
+"""The default size of a block of a big log file (64 MiB)."""
 
 
 @dataclass(frozen=True)
 class Part:
-    """One unit of work: a log file."""
+    """One unit of work: a log file, or one ``block`` of it (the lines that start in a byte range)."""
 
     path: str
+    block: LogRange | None = None
+
+    @property
+    def target(self) -> str | LogRange:
+        """What the readers are given: the path, or the block."""
+        return self.path if self.block is None else self.block
 
 
 @dataclass
 class PartResult:
     result: HuntResult
-    problems: list[Problem]
-    problem_count: int
+    problems: Problems
 
 
-def parts_of(paths: Sequence[str | os.PathLike[str]]) -> list[Part]:
-    return [Part(os.fspath(p)) for p in paths]
+def parts_of(
+    paths: Sequence[str | os.PathLike[str]], block_bytes: int = BLOCK_BYTES, *, kind: Kind | None = None
+) -> list[Part]:
+    """The parts of a hunt over ``paths``, in reading order: a file larger than ``block_bytes`` that can be cut
+    (uncompressed, not STIX) is cut at line starts into blocks of about that size (reading it once here to
+    number their lines); any other file, or one this process cannot read, is one part."""
+    parts: list[Part] = []
+    for path in paths:
+        name = os.fspath(Path(path))  # as open_logs names a file, so that samples and problems name it alike
+        try:
+            blocks = split_log(name, block_bytes, kind=kind)
+        except OSError:
+            blocks = None
+        parts.extend([Part(name)] if blocks is None else [Part(name, block) for block in blocks])
+    return parts
 
 
 _COMPILED: dict[str, CompiledSet] = {}
@@ -61,12 +87,13 @@ def _run_part(
     window: Window,
     kind: str | None,
     mapping: Mapping[str, Any] | None,
+    keep: int = 1000,
 ) -> PartResult:
-    problems = Problems()
+    problems = Problems(keep=keep)
     compiled = _compiled(digest, indicators, window)
-    batches = open_logs([part.path], kind=kind, mapping=mapping, problems=problems)  # type: ignore[arg-type]
+    batches = open_logs([part.target], kind=kind, mapping=mapping, problems=problems)  # type: ignore[arg-type]
     result = hunt(batches, compiled, window=window, finish=False)
-    return PartResult(result, problems.items, problems.count)
+    return PartResult(result, problems)
 
 
 def digest_of(indicators: Sequence[Mapping[str, Any]], window: Window) -> str:
@@ -101,32 +128,38 @@ def hunt_distributed(
     kind: str | None = None,
     mapping: Mapping[str, Any] | None = None,
     problems: Problems | None = None,
+    block_bytes: int = BLOCK_BYTES,
 ) -> HuntResult:
     """The hunt on a Dask cluster: ``scheduler`` is a ``distributed.Client`` or a scheduler address
-    (``tcp://host:port``). Every worker must be able to read the log paths."""
+    (``tcp://host:port``). Every worker must be able to read the log paths; files larger than ``block_bytes``
+    are cut into blocks (see :func:`parts_of`) when this process can read them too."""
     import distributed
 
     # distributed's API is untyped: held as Any.
     Client: Any = distributed.Client
     as_completed: Any = distributed.as_completed
     client: Any = scheduler if isinstance(scheduler, Client) else Client(scheduler)
+    sink = Problems() if problems is None else problems
     try:
         listed = list(indicators)
         digest = digest_of(listed, window)
+        parts = parts_of(paths, block_bytes, kind=kind)  # type: ignore[arg-type]
         shipped = client.scatter(listed, broadcast=True, hash=False)
         futures = [
-            client.submit(_run_part, part, digest, shipped, window, kind, mapping, pure=False)
-            for part in parts_of(paths)
+            client.submit(_run_part, part, digest, shipped, window, kind, mapping, sink.keep, pure=False)
+            for part in parts
         ]
+        order = {future.key: n for n, future in enumerate(futures)}
+        found: list[Problems | None] = [None] * len(futures)
         merged = HuntResult({}, HuntStats(), {})
-        sink = Problems() if problems is None else problems
         for future in as_completed(futures):
-            part: PartResult = future.result()
-            merged.merge(part.result)
-            merged.skipped = part.result.skipped
-            for problem in part.problems:
-                sink.add(problem.file, problem.line, problem.reason)
-            sink.count += part.problem_count - len(part.problems)
+            done: PartResult = future.result()
+            merged.merge(done.result)
+            found[order[future.key]] = done.problems
+            future.release()
+        for part_problems in found:
+            assert part_problems is not None
+            sink.absorb(part_problems)
     finally:
         if client is not scheduler:
             client.close()

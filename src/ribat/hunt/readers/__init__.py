@@ -6,6 +6,11 @@ never by name): Zeek TSV by its ``#separator``/``#fields`` header, Zeek JSON by 
 other JSON lines and CSV need a ``mapping`` ``{object path: field}``. Files are streamed in
 batches of ``batch_rows`` rows, so memory does not grow with the size of a file. Malformed lines
 go to ``problems`` with their file and line; the lines around them are kept.
+
+A :class:`LogRange` in place of a path reads only the lines that start in a byte range of an
+uncompressed file (a block of a big log, for a hunt spread over workers), with the same records,
+line numbers and problems as the whole file gives for those lines; :func:`split_log` cuts a file
+into such ranges.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from ribat.hunt.readers.base import (
     FILE_COLUMN,
     LINE_COLUMN,
     TIME_COLUMN,
+    LogRange,
     ObjectGraph,
     Problem,
     Problems,
@@ -48,6 +54,7 @@ __all__ = [
     "Detected",
     "FieldMapping",
     "Kind",
+    "LogRange",
     "ObjectGraph",
     "Problem",
     "Problems",
@@ -58,6 +65,7 @@ __all__ = [
     "open_logs",
     "parse_mapping",
     "parse_path",
+    "split_log",
 ]
 
 log = logging.getLogger(__name__)
@@ -125,9 +133,12 @@ class _Plan:
     one_per_line: bool
     mapping: FieldMapping | None
     extra: Any = None
+    part: LogRange | None = None
 
 
-def _plan(path: str, kind: str | None, mapping: FieldMapping | None) -> _Plan | None:
+def _plan(target: str | LogRange, kind: str | None, mapping: FieldMapping | None) -> _Plan | None:
+    part = target if isinstance(target, LogRange) else None
+    path = target.path if isinstance(target, LogRange) else target
     source = os.fspath(path)
     try:
         head = _io.head(path)
@@ -139,6 +150,8 @@ def _plan(path: str, kind: str | None, mapping: FieldMapping | None) -> _Plan | 
     chosen = found.kind if kind is None else kind
     if chosen == "zeek" and found.kind == "zeek-json":
         chosen = "zeek-json"
+    if part is not None:
+        _check_range(part, found, chosen)
     if chosen == "zeek" and parse_header(head.lstrip()) is None:
         raise ValidationError("kind", f"{source}: not a Zeek TSV log (no #fields header)")
     if chosen in ("zeek-json", "suricata", "jsonl") and first_json_object(head) is None:
@@ -153,50 +166,101 @@ def _plan(path: str, kind: str | None, mapping: FieldMapping | None) -> _Plan | 
         if chosen == "jsonl":
             first = first_json_object(head) or {}
             mapping = resolve_time_field(mapping, first, source)
-            return _Plan(source, source, chosen, head, True, mapping, first)
+            return _Plan(source, source, chosen, head, True, mapping, first, part)
         header = parse_csv_header(head)
         if header is None:
             raise ValidationError("paths", f"{source}: a CSV file needs a header row")
         mapping = resolve_time_field(mapping, header.fields, source)
         check_fields(mapping, header, source)
-        return _Plan(source, source, chosen, head, True, mapping, header)
-    return _Plan(source, source, chosen, head, found.one_per_line, None)
+        return _Plan(source, source, chosen, head, True, mapping, header, part)
+    return _Plan(source, source, chosen, head, found.one_per_line, None, None, part)
+
+
+def _check_range(part: LogRange, found: Detected, chosen: str) -> None:
+    where = f"{part.path}[{part.start}:{part.end}]"
+    if found.compression is not None:
+        raise ValidationError("paths", f"{where}: a {found.compression} file cannot be read by byte range")
+    if chosen == "stix":
+        raise ValidationError("paths", f"{where}: STIX content cannot be read by byte range")
+    if part.start < 0 or part.end < part.start or part.first_line < 1 or (part.start == 0) != (part.first_line == 1):
+        raise ValidationError("paths", f"{where}: not a byte range of lines (first line {part.first_line})")
+    if not _io.starts_a_line(part.path, part.start):
+        raise ValidationError("paths", f"{where}: a range must start at a line start (0 or just after a newline)")
+
+
+def splittable(path: str | os.PathLike[str], kind: Kind | None = None) -> bool:
+    """Whether a file can be read in byte ranges: uncompressed text in a line format (not STIX)."""
+    found = detect(path)
+    if found.kind is None or found.compression is not None:
+        return False
+    chosen = found.kind if kind is None else kind
+    return chosen != "stix" and found.kind != "stix"
+
+
+def split_log(path: str | os.PathLike[str], block_bytes: int, *, kind: Kind | None = None) -> list[LogRange] | None:
+    """Cut a log file into ranges of about ``block_bytes`` at line starts, each with its first line number (the
+    file is read once, up to the last cut, to count lines). None when the file is to be read whole: compressed,
+    STIX, empty, or no larger than ``block_bytes``."""
+    if block_bytes < 1:
+        raise ValidationError("block_bytes", "must be at least 1")
+    source = os.fspath(path)
+    if os.path.getsize(source) <= block_bytes or not splittable(source, kind):
+        return None
+    blocks = _io.cut_lines(source, block_bytes)
+    if len(blocks) < 2:
+        return None
+    return [LogRange(source, start, end, line) for start, end, line in blocks]
 
 
 def _read(plan: _Plan, problems: Problems, batch_rows: int) -> Iterator[RecordBatch]:
     chunk = _chunk_bytes(plan.head, batch_rows)
+    part = plan.part
     if plan.kind == "zeek":
         header = parse_header(plan.head.lstrip())
         assert header is not None
-        yield from read_zeek_tsv(plan.path, header, plan.source, problems, batch_rows=batch_rows)
+        yield from read_zeek_tsv(plan.path, header, plan.source, problems, batch_rows=batch_rows, part=part)
     elif plan.kind == "zeek-json":
         first = first_json_object(plan.head) or {}
-        yield from read_zeek_json(plan.path, first, plan.source, problems, batch_rows=batch_rows, chunk_bytes=chunk)
+        yield from read_zeek_json(
+            plan.path, first, plan.source, problems, batch_rows=batch_rows, chunk_bytes=chunk, part=part
+        )
     elif plan.kind == "suricata":
-        yield from read_eve(plan.path, plan.source, problems, batch_rows=batch_rows, chunk_bytes=chunk)
+        yield from read_eve(plan.path, plan.source, problems, batch_rows=batch_rows, chunk_bytes=chunk, part=part)
     elif plan.kind == "stix":
         yield from read_stix(plan.path, plan.source, problems, batch_rows=batch_rows, one_per_line=plan.one_per_line)
     elif plan.kind == "jsonl":
         assert plan.mapping is not None
         yield from read_jsonl(
-            plan.path, plan.mapping, plan.extra, plan.source, problems, batch_rows=batch_rows, chunk_bytes=chunk
+            plan.path,
+            plan.mapping,
+            plan.extra,
+            plan.source,
+            problems,
+            batch_rows=batch_rows,
+            chunk_bytes=chunk,
+            part=part,
         )
     else:
         assert plan.mapping is not None
-        yield from read_csv(plan.path, plan.mapping, plan.extra, plan.source, problems, batch_rows=batch_rows)
+        yield from read_csv(
+            plan.path, plan.mapping, plan.extra, plan.source, problems, batch_rows=batch_rows, part=part
+        )
 
 
 def _logged(problems: Problems, plans: list[_Plan], batches: Iterator[RecordBatch]) -> Iterator[RecordBatch]:
     yield from batches
-    for plan in plans:
-        count = problems.by_file.get(plan.source, 0)
+    for source in dict.fromkeys(plan.source for plan in plans):
+        count = problems.by_file.get(source, 0)
         if count:
-            shown = "; ".join(str(p) for p in problems.items if p.file == plan.source)[:500]
-            log.warning("%s: %d problem line(s): %s", plan.source, count, shown)
+            shown = "; ".join(str(p) for p in problems.items if p.file == source)[:500]
+            log.warning("%s: %d problem line(s): %s", source, count, shown)
+
+
+Target = str | os.PathLike[str] | LogRange
 
 
 def open_logs(
-    paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+    paths: Target | Iterable[Target],
     *,
     kind: Kind | None = None,
     mapping: Mapping[str, Any] | FieldMapping | None = None,
@@ -210,15 +274,20 @@ def open_logs(
     is ``jsonl`` or ``csv``). Formats and mappings are checked for every file before the first
     batch is read: a file that cannot be read as asked raises :class:`ValidationError`. Bad
     lines are recorded in ``problems`` (or logged when no sink is given) and skipped.
+
+    A :class:`LogRange` among the paths reads only the lines that start in its byte range (an
+    uncompressed file in a line format, not STIX; the range must start at a line start), with
+    line numbers in the whole file, the header taken from the file's start.
     """
     if kind is not None and kind not in KINDS:
         raise ValidationError("kind", f"unknown log kind {kind!r} (known: {', '.join(KINDS)})")
     if batch_rows < 1:
         raise ValidationError("batch_rows", "must be at least 1")
-    if isinstance(paths, str | os.PathLike):
+    if isinstance(paths, str | os.PathLike | LogRange):
         paths = [paths]
     parsed = mapping if isinstance(mapping, FieldMapping) or mapping is None else parse_mapping(mapping)
-    plans = [plan for plan in (_plan(os.fspath(Path(p)), kind, parsed) for p in paths) if plan is not None]
+    targets = [p if isinstance(p, LogRange) else os.fspath(Path(p)) for p in paths]
+    plans = [plan for plan in (_plan(t, kind, parsed) for t in targets) if plan is not None]
     sink = Problems() if problems is None else problems
 
     def batches() -> Iterator[RecordBatch]:

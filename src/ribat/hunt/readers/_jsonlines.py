@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pajson
 
 from ribat.hunt.readers import _convert
-from ribat.hunt.readers._io import Chunk, iter_lines, line_chunks, open_binary
+from ribat.hunt.readers._io import Chunk, Span, iter_lines, line_chunks, open_binary
 from ribat.hunt.readers.base import LINE_COLUMN, TIME_COLUMN
 
 Report = Callable[[int, str], None]
@@ -231,14 +231,17 @@ def json_tables(
     report: Report,
     *,
     chunk_bytes: int,
+    span: Span | None = None,
 ) -> Iterator[pa.Table]:
-    """Tables with ``_line``, ``_time_us`` and one column per field, one per chunk of lines.
+    """Tables with ``_line``, ``_time_us`` and one column per field, one per chunk of lines (of the file, or of
+    ``span``).
 
     Lines without a readable time are reported and left out (a record needs a time).
     """
     schema = _schema([time_field, *fields])
-    with open_binary(path) as stream:
-        for chunk in line_chunks(stream, chunk_bytes):
+    first_line = 1 if span is None else span.first_line
+    with open_binary(path) if span is None else span.open(path) as stream:
+        for chunk in line_chunks(stream, chunk_bytes, first_line):
             table: pa.Table | None = None
             if schema is not None:
                 try:

@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from ribat.hunt.readers._io import open_arrow
+from ribat.hunt.readers._io import Span, open_arrow
 from ribat.hunt.readers.base import LINE_COLUMN
 
 Classify = Callable[[str, int, int], str | None]
@@ -49,8 +49,10 @@ def csv_batches(
     report: Report,
     null_values: Sequence[str] = (),
     block_size: int = 1 << 20,
+    span: Span | None = None,
 ) -> Iterator[pa.RecordBatch]:
-    """Record batches (binary columns ``include`` plus ``_line``) of the data after ``skip_rows`` lines."""
+    """Record batches (binary columns ``include`` plus ``_line``) of the data after ``skip_rows`` lines (of the
+    file, or of ``span``: its bytes only, its first line numbered ``span.first_line``)."""
     convert = pacsv.ConvertOptions(
         include_columns=list(include),
         column_types={name: pa.binary() for name in include},
@@ -58,18 +60,19 @@ def csv_batches(
         strings_can_be_null=bool(null_values),
         quoted_strings_can_be_null=False,
     )
-    base = skip_rows + 1
+    offset = 0 if span is None else span.first_line - 1
+    base = offset + skip_rows + 1
     invalid: list[int] = []
 
     def skip(row: pacsv.InvalidRow) -> str:
-        line = int(row.number) if row.number is not None else base + len(invalid)
+        line = offset + int(row.number) if row.number is not None else base + len(invalid)
         invalid.append(line)
         reason = classify(row.text, row.expected_columns, row.actual_columns)
         if reason is not None:
             report(line, reason)
         return "skip"
 
-    with open_arrow(path) as stream:
+    with open_arrow(path) if span is None else span.open(path) as stream:
         reader = pacsv.open_csv(
             stream,
             read_options=pacsv.ReadOptions(

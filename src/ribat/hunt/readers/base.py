@@ -10,6 +10,7 @@ stix2-matcher as the oracle).
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
@@ -27,6 +28,7 @@ __all__ = [
     "FILE_COLUMN",
     "LINE_COLUMN",
     "TIME_COLUMN",
+    "LogRange",
     "ObjectBuilder",
     "ObjectGraph",
     "Problem",
@@ -158,6 +160,26 @@ def parse_path(text: str) -> tuple[str, tuple[Step, ...]]:
     return object_type, tuple(steps)
 
 
+# -- byte ranges ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LogRange:
+    """The lines of an uncompressed text log that start in the bytes ``[start, end)``: a block of a big file.
+
+    ``start`` is 0 or just after a newline; ``first_line`` is the (1-based) number of the line that starts
+    there, so every ``_line`` and problem line is the line number in the whole file. A line that starts
+    before ``end`` is read to its end, so ranges cut anywhere after ``start`` still share the lines out
+    exactly once. Header lines (Zeek's ``#`` header, a CSV header row) are taken from the start of the file,
+    whichever range is read; a problem of the whole file is reported by the range that starts at 0.
+    """
+
+    path: str
+    start: int
+    end: int
+    first_line: int = 1
+
+
 # -- problems ------------------------------------------------------------------------------------
 
 
@@ -174,19 +196,50 @@ class Problem:
 
 
 class Problems:
-    """A sink for problems: counts all of them and keeps the first ``keep`` (memory stays bounded)."""
+    """A sink for problems: counts all of them and keeps the first ``keep`` (memory stays bounded).
+
+    "First" is in reading order: by file (in the order files first report a problem), then by line (a problem
+    of a whole file first), then as reported. So the problems kept do not depend on how a file was cut into
+    batches or blocks, nor on the order blocks were read in, as long as blocks of different files are not
+    interleaved (see :meth:`absorb`).
+    """
 
     def __init__(self, keep: int = 1000) -> None:
         self.keep = keep
         self.count = 0
         self.items: list[Problem] = []
         self.by_file: Counter[str] = Counter()
+        self._rank: dict[str, int] = {}
+
+    def _order(self, problem: Problem) -> tuple[int, int]:
+        return (self._rank[problem.file], -1 if problem.line is None else problem.line)
 
     def add(self, file: str, line: int | None, reason: str) -> None:
         self.count += 1
         self.by_file[file] += 1
-        if len(self.items) < self.keep:
-            self.items.append(Problem(file, line, reason))
+        self._rank.setdefault(file, len(self._rank))
+        self._keep(Problem(file, line, reason))
+
+    def _keep(self, problem: Problem) -> None:
+        kept = self.items
+        key = self._order(problem)
+        if not kept or key >= self._order(kept[-1]):
+            if len(kept) < self.keep:
+                kept.append(problem)
+            return
+        kept.insert(bisect.bisect_right(kept, key, key=self._order), problem)
+        del kept[self.keep :]
+
+    def absorb(self, other: Problems) -> None:
+        """Fold in the problems another sink gathered after this one's (a later block or file of the same read):
+        the count, the count per file and the kept problems are then those of one sink given both in turn (when
+        ``other`` keeps at least as many)."""
+        for file in sorted(other._rank, key=other._rank.__getitem__):
+            self._rank.setdefault(file, len(self._rank))
+        for problem in other.items:
+            self._keep(problem)
+        self.count += other.count
+        self.by_file.update(other.by_file)
 
     def __len__(self) -> int:
         return self.count

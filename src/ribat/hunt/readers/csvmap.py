@@ -17,8 +17,9 @@ import pyarrow.compute as pc
 
 from ribat.errors import ValidationError
 from ribat.hunt.readers._convert import convert_columns, with_time
+from ribat.hunt.readers._io import span_of
 from ribat.hunt.readers._tabular import csv_batches, rebatch
-from ribat.hunt.readers.base import LINE_COLUMN, Problems, RecordBatch
+from ribat.hunt.readers.base import LINE_COLUMN, LogRange, Problems, RecordBatch
 from ribat.hunt.readers.jsonl import layout_of
 from ribat.hunt.readers.layout import make_batch
 from ribat.hunt.readers.mapping import FieldMapping
@@ -58,8 +59,14 @@ def read_csv(
     problems: Problems,
     *,
     batch_rows: int,
+    part: LogRange | None = None,
 ) -> Iterator[RecordBatch]:
+    """The records of a CSV file read with ``mapping`` (the whole file, or the lines of ``part``: the header
+    row is always the file's first line)."""
     assert mapping.time_field is not None
+    span = None if part is None else span_of(part, 1)
+    if part is not None and span is None:
+        return
     time_field = mapping.time_field
     wanted = [time_field, *(name for name in mapping.field_kinds if name != time_field)]
     layout = layout_of(mapping, "csv")
@@ -74,12 +81,13 @@ def read_csv(
         path,
         column_names=header.fields,
         include=wanted,
-        skip_rows=1,
+        skip_rows=1 if span is None else 0,
         delimiter=header.delimiter,
         quoted=True,
         classify=classify,
         report=report,
         null_values=[""],
+        span=span,
     )
     for raw in rebatch(batches, batch_rows):
         blank = None

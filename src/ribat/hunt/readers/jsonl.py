@@ -13,8 +13,9 @@ from typing import Any
 import pyarrow as pa
 
 from ribat.errors import ValidationError
+from ribat.hunt.readers._io import span_of
 from ribat.hunt.readers._jsonlines import JsonField, json_tables, rebatch_tables
-from ribat.hunt.readers.base import Problems, RecordBatch
+from ribat.hunt.readers.base import LogRange, Problems, RecordBatch
 from ribat.hunt.readers.layout import Layout, make_batch
 from ribat.hunt.readers.mapping import TIME_CANDIDATES, FieldMapping
 
@@ -68,8 +69,13 @@ def read_jsonl(
     *,
     batch_rows: int,
     chunk_bytes: int,
+    part: LogRange | None = None,
 ) -> Iterator[RecordBatch]:
+    """The records of JSON lines read with ``mapping`` (the whole file, or the lines of ``part``)."""
     assert mapping.time_field is not None
+    span = None if part is None else span_of(part)
+    if part is not None and span is None:
+        return
     time_keys = _keys(mapping.time_field, first)
     sample = _lookup(first, time_keys)
     time_type = pa.float64() if isinstance(sample, int | float) and not isinstance(sample, bool) else pa.string()
@@ -80,5 +86,6 @@ def read_jsonl(
     def report(line: int, reason: str) -> None:
         problems.add(source, line, reason)
 
-    for table in rebatch_tables(json_tables(path, fields, time_field, report, chunk_bytes=chunk_bytes), batch_rows):
+    tables = json_tables(path, fields, time_field, report, chunk_bytes=chunk_bytes, span=span)
+    for table in rebatch_tables(tables, batch_rows):
         yield make_batch(table, layout, source)

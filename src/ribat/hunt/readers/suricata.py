@@ -17,8 +17,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ribat.hunt.readers import _convert
+from ribat.hunt.readers._io import span_of
 from ribat.hunt.readers._jsonlines import JsonField, json_tables, rebatch_tables
-from ribat.hunt.readers.base import ObjectGraph, Problems, RecordBatch
+from ribat.hunt.readers.base import LogRange, ObjectGraph, Problems, RecordBatch
 from ribat.hunt.readers.layout import (
     Layout,
     column_or_nulls,
@@ -343,14 +344,18 @@ def read_eve(
     *,
     batch_rows: int,
     chunk_bytes: int,
+    part: LogRange | None = None,
 ) -> Iterator[RecordBatch]:
-    """Batches of one event type each, in the order their first event appears."""
+    """Batches of one event type each, in the order their first event appears (in the file, or in ``part``)."""
 
     def report(line: int, reason: str) -> None:
         problems.add(source, line, reason)
 
+    span = None if part is None else span_of(part)
+    if part is not None and span is None:
+        return
     time_field = JsonField("timestamp", ("timestamp",), "nested", pa.string())
-    tables = json_tables(path, _fields(), time_field, report, chunk_bytes=chunk_bytes)
+    tables = json_tables(path, _fields(), time_field, report, chunk_bytes=chunk_bytes, span=span)
     pending: dict[str, list[pa.Table]] = {}
     counts: dict[str, int] = {}
     for table in tables:
@@ -358,9 +363,9 @@ def read_eve(
         for event_type in pc.unique(kinds).to_pylist():
             if event_type in _SKIPPED_EVENTS:
                 continue
-            part = table.filter(pc.equal(kinds, event_type))
-            pending.setdefault(event_type, []).append(part)
-            counts[event_type] = counts.get(event_type, 0) + part.num_rows
+            chosen = table.filter(pc.equal(kinds, event_type))
+            pending.setdefault(event_type, []).append(chosen)
+            counts[event_type] = counts.get(event_type, 0) + chosen.num_rows
             if counts[event_type] >= batch_rows:
                 counts[event_type] = 0
                 yield from _flush(pending.pop(event_type), event_type, source, batch_rows)

@@ -23,9 +23,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ribat.hunt.readers import _convert
+from ribat.hunt.readers._io import span_of
 from ribat.hunt.readers._jsonlines import JsonField, json_tables, rebatch_tables
 from ribat.hunt.readers._tabular import Classify, csv_batches, rebatch
-from ribat.hunt.readers.base import TIME_COLUMN, ObjectGraph, Problems, RecordBatch
+from ribat.hunt.readers.base import TIME_COLUMN, LogRange, ObjectGraph, Problems, RecordBatch
 from ribat.hunt.readers.layout import (
     Layout,
     column_or_nulls,
@@ -580,13 +581,21 @@ def read_zeek_tsv(
     problems: Problems,
     *,
     batch_rows: int,
+    part: LogRange | None = None,
 ) -> Iterator[RecordBatch]:
+    """The records of a Zeek TSV log, or of the lines of ``part`` (with the header read from the file's start)."""
+    whole = part is None or part.start == 0
     layout = layout_for(header.path, header.fields)
     if layout is None:
-        problems.add(source, None, f"zeek {header.path or 'log'}: no field maps to a STIX object; file skipped")
+        if whole:
+            problems.add(source, None, f"zeek {header.path or 'log'}: no field maps to a STIX object; file skipped")
         return
     if "ts" not in header.fields:
-        problems.add(source, None, "zeek log without a ts field; file skipped")
+        if whole:
+            problems.add(source, None, "zeek log without a ts field; file skipped")
+        return
+    span = None if part is None else span_of(part, header.lines)
+    if part is not None and span is None:
         return
     wanted = ["ts", *(name for name in layout.fields if name in header.fields)]
 
@@ -597,12 +606,13 @@ def read_zeek_tsv(
         path,
         column_names=header.fields,
         include=wanted,
-        skip_rows=header.lines,
+        skip_rows=header.lines if span is None else 0,
         delimiter=header.separator,
         quoted=False,
         classify=_tsv_classify(header),
         report=report,
         null_values=[header.unset_field],
+        span=span,
     )
     for raw in rebatch(batches, batch_rows):
         table = _drop_comments_and_blanks(raw)
@@ -648,11 +658,17 @@ def read_zeek_json(
     *,
     batch_rows: int,
     chunk_bytes: int,
+    part: LogRange | None = None,
 ) -> Iterator[RecordBatch]:
-    """Zeek JSON lines (one log type per file, told by ``_path``, the file name or the fields)."""
+    """Zeek JSON lines (one log type per file, told by ``_path``, the file name or the fields), or the lines of
+    ``part``."""
     layout = json_layout(first, source)
     if layout is None:
-        problems.add(source, None, "zeek log: no field maps to a STIX object; file skipped")
+        if part is None or part.start == 0:
+            problems.add(source, None, "zeek log: no field maps to a STIX object; file skipped")
+        return
+    span = None if part is None else span_of(part)
+    if part is not None and span is None:
         return
     ts = first.get("ts")
     time_type = pa.float64() if isinstance(ts, int | float) and not isinstance(ts, bool) else pa.string()
@@ -666,7 +682,7 @@ def read_zeek_json(
     def report(line: int, reason: str) -> None:
         problems.add(source, line, reason)
 
-    tables = json_tables(path, fields, time_field, report, chunk_bytes=chunk_bytes)
+    tables = json_tables(path, fields, time_field, report, chunk_bytes=chunk_bytes, span=span)
     for table in rebatch_tables(tables, batch_rows):
         if time_columns:
             table = _convert.convert_columns(table, time_columns, problems, source)
