@@ -71,19 +71,22 @@ def parts_of(
 _COMPILED: dict[str, CompiledSet] = {}
 
 
-def _compiled(digest: str, indicators: Sequence[Mapping[str, Any]], window: Window) -> CompiledSet:
+def _compiled(digest: str, indicators: bytes | Sequence[Mapping[str, Any]], window: Window) -> CompiledSet:
+    """The compiled set for ``digest``, compiled once per process. ``indicators`` travel as one JSON document
+    (bytes): Dask would scatter a list element by element, one task key per indicator."""
     found = _COMPILED.get(digest)
     if found is None:
         if len(_COMPILED) >= 2:
             _COMPILED.clear()
-        found = _COMPILED[digest] = compile_indicators(indicators, window=window)
+        listed = orjson.loads(indicators) if isinstance(indicators, bytes) else indicators
+        found = _COMPILED[digest] = compile_indicators(listed, window=window)
     return found
 
 
 def _run_part(
     part: Part,
     digest: str,
-    indicators: Sequence[Mapping[str, Any]],
+    indicators: bytes | Sequence[Mapping[str, Any]],
     window: Window,
     kind: str | None,
     mapping: Mapping[str, Any] | None,
@@ -144,7 +147,7 @@ def hunt_distributed(
         listed = list(indicators)
         digest = digest_of(listed, window)
         parts = parts_of(paths, block_bytes, kind=kind)  # type: ignore[arg-type]
-        shipped = client.scatter(listed, broadcast=True, hash=False)
+        shipped = client.scatter(orjson.dumps(listed), broadcast=True, hash=False)
         futures = [
             client.submit(_run_part, part, digest, shipped, window, kind, mapping, sink.keep, pure=False)
             for part in parts
@@ -155,6 +158,7 @@ def hunt_distributed(
         for future in as_completed(futures):
             done: PartResult = future.result()
             merged.merge(done.result)
+            merged.skipped = done.result.skipped  # every part compiled the same set: the same counts
             found[order[future.key]] = done.problems
             future.release()
         for part_problems in found:
@@ -163,6 +167,10 @@ def hunt_distributed(
     finally:
         if client is not scheduler:
             client.close()
-    compiled = compile_indicators(listed, window=window)
-    merged.skipped = dict(compiled.skipped)
-    return complete(merged, compiled)
+    # Only the multi-observation indicators with candidates are left to evaluate here: compile just those.
+    waiting = set(merged.pending)
+    compiled = compile_indicators((i for i in listed if i.get("id") in waiting), window=window)
+    skipped = dict(merged.skipped)
+    complete(merged, compiled)
+    merged.skipped = skipped
+    return merged
