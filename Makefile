@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.bench_misp
 	$(BIN)/python -m bench.bench_correlation
 	$(BIN)/python -m bench.bench_exports
+	$(BIN)/python -m bench.bench_hunt
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -68,3 +68,26 @@ def test_issue_4_benchmarks_run_at_a_small_size(module: str, args: list[str], ex
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert expect in done.stdout, done.stdout
+
+
+@pytest.mark.slow
+def test_hunt_benchmark_runs_at_a_small_size_and_agrees_with_the_oracle(tmp_path: Path) -> None:
+    raw = tmp_path / "hunt.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.bench_hunt", "--quick", "--cache", str(tmp_path / "data"), "--json", str(raw)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    data = json.loads(raw.read_text())
+    oracle = data["A"]
+    assert oracle["equal"] and oracle["matching_indicators"] > 0 and oracle["matches"] > 0
+    assert {(r["format"], r["mode"]) for r in data["B"]} == {(f, m) for f in ("tsv", "json") for m in ("read", "hunt")}
+    assert all(run["records"] > 0 and run["peak_rss"] > 0 for r in data["B"] for run in r["runs"])
+    assert [r["workers"] for r in data["C"]["runs"]] == [1, 2]
+    assert "per-indicator counts equal: yes" in done.stdout
+    assert "Hits identical to the local run: yes" in done.stdout
+    assert "| stix2-matcher 3.0 |" in done.stdout and "| Zeek JSON |" in done.stdout
