@@ -1050,52 +1050,13 @@ def _rate(n: float, seconds: float) -> str:
     return f"{n / seconds:,.0f}" if seconds > 0 else "–"
 
 
-def to_bundle(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Records (observed-data with embedded objects keyed "0", "1", …) as one STIX 2.1 bundle: each object gets
-    an id and each ``*_ref``/``*_refs`` names it, as stix2-matcher takes STIX 2.1 input."""
-    objects: list[dict[str, Any]] = []
-    for i, record in enumerate(records):
-        ids = {
-            key: f"{obj['type']}--{uuid.uuid5(uuid.NAMESPACE_OID, f'{i}.{key}')}"
-            for key, obj in record["objects"].items()
-        }
-        objects.append(
-            {
-                "type": "observed-data",
-                "spec_version": "2.1",
-                "id": f"observed-data--{uuid.uuid5(uuid.NAMESPACE_OID, str(i))}",
-                "first_observed": record["first_observed"],
-                "last_observed": record["last_observed"],
-                "number_observed": record["number_observed"],
-                "object_refs": list(ids.values()),
-            }
-        )
-        objects.extend({**_with_ids(obj, ids), "id": ids[key]} for key, obj in record["objects"].items())
-    return {"type": "bundle", "id": f"bundle--{uuid.uuid5(uuid.NAMESPACE_OID, str(len(records)))}", "objects": objects}
-
-
-def _with_ids(value: Any, ids: dict[str, str]) -> Any:
-    if isinstance(value, dict):
-        out = {}
-        for key, item in value.items():
-            if key.endswith("_ref") and isinstance(item, str):
-                out[key] = ids.get(item, item)
-            elif key.endswith("_refs") and isinstance(item, list):
-                out[key] = [ids.get(r, r) if isinstance(r, str) else r for r in item]
-            else:
-                out[key] = _with_ids(item, ids)
-        return out
-    if isinstance(value, list):
-        return [_with_ids(v, ids) for v in value]
-    return value
-
-
 def part_a(data: Dataset, runs: int, report: dict[str, Any]) -> list[str]:
     """Ribat and stix2-matcher on the same indicators and records; per-indicator counts must be equal."""
     import warnings
 
     from ribat.hunt.compile import compile_indicators, fold_record_hashes
     from ribat.hunt.engine import hunt
+    from ribat.hunt.evaluate import records_to_bundle as to_bundle
     from ribat.hunt.readers import Problems, open_logs
 
     warnings.filterwarnings("ignore", category=DeprecationWarning)

@@ -54,6 +54,7 @@ import base64
 import binascii
 import re
 import unicodedata
+import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeAlias
 
@@ -84,6 +85,7 @@ __all__ = [
     "observation_matches",
     "observed_data_from_bundles",
     "parse_ip_network",
+    "records_to_bundle",
 ]
 
 # STIX 2.1 object types that are not cyber-observable objects; comparisons on them never hold.
@@ -618,6 +620,46 @@ def observed_data_from_bundles(bundles: Iterable[Mapping[str, Any]]) -> list[dic
         record["objects"] = objects
         records.append(record)
     return records
+
+
+def records_to_bundle(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Records with embedded objects → one STIX 2.1 bundle: an ``observed-data`` per record with ``object_refs``,
+    and its objects with ids, every ``*_ref``/``*_refs`` rewritten to them (the inverse of
+    :func:`observed_data_from_bundles`). Ids are UUIDv5 of the record's position and key, so the same records
+    give the same bundle."""
+    objects: list[dict[str, Any]] = []
+    for i, record in enumerate(records):
+        embedded = record["objects"]
+        ids = {key: f"{obj['type']}--{uuid.uuid5(uuid.NAMESPACE_OID, f'{i}.{key}')}" for key, obj in embedded.items()}
+        objects.append(
+            {
+                "type": "observed-data",
+                "spec_version": "2.1",
+                "id": f"observed-data--{uuid.uuid5(uuid.NAMESPACE_OID, str(i))}",
+                "first_observed": record["first_observed"],
+                "last_observed": record["last_observed"],
+                "number_observed": record["number_observed"],
+                "object_refs": list(ids.values()),
+            }
+        )
+        objects.extend({**_with_ids(obj, ids), "id": ids[key]} for key, obj in embedded.items())
+    return {"type": "bundle", "id": f"bundle--{uuid.uuid5(uuid.NAMESPACE_OID, str(len(records)))}", "objects": objects}
+
+
+def _with_ids(value: Any, ids: Mapping[str, str]) -> Any:
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            if key.endswith("_ref") and isinstance(item, str):
+                out[key] = ids.get(item, item)
+            elif key.endswith("_refs") and isinstance(item, list):
+                out[key] = [ids.get(r, r) if isinstance(r, str) else r for r in item]
+            else:
+                out[key] = _with_ids(item, ids)
+        return out
+    if isinstance(value, list):
+        return [_with_ids(v, ids) for v in value]
+    return value
 
 
 def _as_records(observed: Sequence[Mapping[str, Any]]) -> Sequence[Mapping[str, Any]]:
