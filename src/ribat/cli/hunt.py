@@ -300,7 +300,8 @@ def _run(
 ) -> HuntRun:
     """The hunt, through the hub's :class:`Hunts` or, without a hub, the same engines it runs."""
     problems = Problems()
-    paths = [str(p.resolve()) if scheduler else str(p) for p in logs]
+    # Absolute for remote workers, with symlinks kept, so that samples name the files as a local run does.
+    paths = [str(p.absolute()) if scheduler else str(p) for p in logs]
     enabled = not quiet and _err().is_terminal
     label = f"hunting on {scheduler}" if scheduler else "hunting"
     started = time.perf_counter()
