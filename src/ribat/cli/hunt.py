@@ -44,7 +44,7 @@ from ribat.hunt.sightings import render_table, to_csv, to_json, to_stix
 from ribat.intel import Tlp
 from ribat.intel.envelope import read_envelope
 
-__all__ = ["HuntRun", "Meter", "hunt", "newest_versions", "parse_moment", "register", "summary"]
+__all__ = ["HuntRun", "Meter", "hunt", "parse_moment", "register", "summary"]
 
 SHOWN_PROBLEMS = 10
 """Lines that could not be read shown on standard error (all are counted)."""
@@ -155,31 +155,6 @@ def _mapping(text: str | None) -> dict[str, Any] | None:
         _fail(f'{where}: expected a JSON object of STIX object path → field, e.g. {{"domain-name:value": "query"}}')
     parse_mapping(data)  # a bad key is a ValidationError naming it
     return data
-
-
-def newest_versions(objects: Sequence[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
-    """The indicators of ``objects``, one per id: its newest version (by ``modified``, the later one in
-    ``objects`` on a tie), in the order of their first appearance; and how many other copies were left out.
-    Several versions or copies of one indicator (in a file, or in two collections) would each count every
-    match."""
-    chosen: dict[str, dict[str, Any]] = {}
-    kept = 0
-    for obj in objects:
-        if obj.get("type") != "indicator":
-            continue
-        kept += 1
-        key = str(obj.get("id"))
-        have = chosen.get(key)
-        if have is None or _modified(obj) >= _modified(have):
-            chosen[key] = obj
-    return list(chosen.values()), kept - len(chosen)
-
-
-def _modified(obj: Mapping[str, Any]) -> int:
-    try:
-        return parse_timestamp_us(str(obj.get("modified")))
-    except ValueError:
-        return -1
 
 
 @dataclass
@@ -518,8 +493,7 @@ def hunt(
         }
         if not collection and out_file is None and not share:
             assert from_file is not None
-            objects, older = newest_versions(from_file.objects)
-            run = _run(None, logs, objects, **options, set_aside={"invalid": from_file.invalid, "duplicate": older})
+            run = _run(None, logs, from_file.objects, **options, set_aside={"invalid": from_file.invalid})
             _print_hits(run, fmt)
             _print_report(run)
             return
@@ -574,9 +548,10 @@ def _with_hub(
                     raise PermissionDeniedError("write to", f"collection {share_to}")
                 _check_recipients(hub, share_with)
             identity = hub.accounts.identity_object(principal.org.id) if out_file is not None else None
-            objects, older = newest_versions(chosen.objects)
             invalid = from_file.invalid if from_file is not None else 0
-            run = _run(hunts, logs, objects, **options, set_aside={"invalid": invalid, "duplicate": older})
+            # Copies of one indicator (two collections, several versions) are left to the compiler: it keeps
+            # the newest and counts the others as skipped "duplicate".
+            run = _run(hunts, logs, chosen.objects, **options, set_aside={"invalid": invalid})
             _print_hits(run, fmt)
             _print_report(run)
             if out_file is not None and identity is not None:
