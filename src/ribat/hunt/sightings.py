@@ -273,16 +273,17 @@ def scos_of(objects: Mapping[str, Mapping[str, Any]], *, new_id: NewId = new_uui
 
     by_id = {sco["id"]: key for key, sco in converted.items()}
     ordered: dict[str, dict[str, Any]] = {}
+    in_progress: set[str] = set()  # objects whose references are being visited: a cycle of references ends here
 
     def visit(key: str) -> None:
-        if key in ordered:
+        if key in ordered or key in in_progress:
             return
-        ordered[key] = {}  # a placeholder while its references are visited: ends cycles of references
+        in_progress.add(key)
         for ref in _refs(converted[key]):
             target = by_id.get(ref)
             if target is not None:
                 visit(target)
-        del ordered[key]
+        in_progress.discard(key)
         ordered[key] = converted[key]
 
     for key in converted:
