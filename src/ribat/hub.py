@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import ribat.capacity._tables
 import ribat.feeds._tables
+import ribat.federation._tables
 import ribat.formats._tables
 import ribat.hunt._tables  # noqa: F401  (their tables join the metadata)
 from ribat.accounts import Accounts

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Connection,
     Select,
     and_,
+    case,
     delete,
     distinct,
     exists,
@@ -30,7 +31,17 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from ribat.clock import format_us, parse_timestamp_us
 from ribat.db import Database
 from ribat.intel import _tables as t
-from ribat.intel.store import CorrelatedRow, FlaggedRow, NewVersion, SharingTally, SightingReader, StoredRow
+from ribat.intel.boundary import Boundary, Provenance
+from ribat.intel.store import (
+    CorrelatedRow,
+    FlaggedRow,
+    NewVersion,
+    SharingTally,
+    SightingReader,
+    StoredRow,
+    Tombstone,
+    TombstoneTarget,
+)
 from ribat.intel.tlp import ReadRule, Tlp
 from ribat.intel.types import Collection, Grant, ObjectFilter, Status, StatusDetail
 
@@ -79,6 +90,20 @@ def visibility(rule: ReadRule, obj: Any = o, pk: Any = None) -> ColumnElement[bo
             )
         )
     return or_(*conds)
+
+
+def boundary_predicate(boundary: Boundary) -> ColumnElement[bool]:
+    """``ribat.intel.boundary.crosses`` (less the TLP engine's own rule, which ``visibility`` is) as a SQL
+    predicate on ``stix_objects``."""
+    conds: list[ColumnElement[bool]] = [o.c.tlp <= int(boundary.ceiling)]
+    if boundary.include_types:
+        conds.append(o.c.type.in_(sorted(boundary.include_types)))
+    if boundary.exclude_types:
+        conds.append(o.c.type.not_in(sorted(boundary.exclude_types)))
+    conds.append(or_(o.c.via_peer_id.is_(None), o.c.via_peer_id != boundary.peer_id))
+    for hub in sorted(boundary.hubs):
+        conds.append(or_(o.c.hops.is_(None), ~o.c.hops.contains(f",{hub},", autoescape=True)))
+    return and_(*conds)
 
 
 def _version_predicate(versions: Sequence[str], rule: ReadRule | None, *, one_copy: bool = True) -> ColumnElement[bool]:
@@ -168,6 +193,10 @@ _INSERT_COLUMNS = (
     "has_recipients",
     "revoked",
     "body",
+    "origin_hub",
+    "hops",
+    "via_peer_id",
+    "tombstone_shared",
 )
 
 
@@ -383,7 +412,9 @@ class SqlIntelStore:
                 seen_in_batch.add(key)
                 if hit is not None:
                     prior_pk, prior_deleted = hit
-                    if not prior_deleted:
+                    if not prior_deleted or v.via_peer_id is not None:
+                        # A peer sending a version deleted here does not bring it back: the deletion travels
+                        # on its own, and a peer that had not heard of it yet must not undo it.
                         outcomes.append(False)
                         continue
                     # Sent again after it was deleted: the new post replaces the tombstone.
@@ -405,6 +436,10 @@ class SqlIntelStore:
                         bool(v.recipients),
                         v.revoked,
                         v.body,
+                        v.origin_hub,
+                        v.hops,
+                        v.via_peer_id,
+                        False,
                     )
                 )
                 if v.recipients:
@@ -556,6 +591,7 @@ class SqlIntelStore:
         *,
         with_bodies: bool,
         object_id: str | None = None,
+        boundary: Boundary | None = None,
     ) -> tuple[list[StoredRow], bool]:
         columns = (*META_COLUMNS, o.c.body) if with_bodies else META_COLUMNS
         conds: list[ColumnElement[bool]] = [
@@ -574,6 +610,8 @@ class SqlIntelStore:
         conds.append(o.c.date_added_us > lower)
         if rule is not None:
             conds.append(visibility(rule))
+        if boundary is not None:
+            conds.append(boundary_predicate(boundary))
         conds.append(_version_predicate(flt.versions, rule))
         query = select(*columns).where(*conds).order_by(o.c.date_added_us).limit(limit + 1)
         with self.db.read() as conn:
@@ -616,9 +654,97 @@ class SqlIntelStore:
             conds.append(o.c.author_org_id == author_org_id)
         with self.db.write() as conn:
             pks = list(conn.execute(select(o.c.pk).where(*conds)).scalars())
-            for chunk in _chunks(pks):
-                conn.execute(update(o).where(o.c.pk.in_(chunk)).values(deleted_us=now_us))
-                conn.execute(delete(t.observables).where(t.observables.c.object_pk.in_(chunk)))
+            if pks:
+                # A deletion made where the version originated is shared with the peers; one of a copy received
+                # from elsewhere stays on this hub.
+                self._tombstone(conn, collection_id, pks, now_us, shared=o.c.origin_hub.is_(None))
+        return len(pks)
+
+    def _tombstone(
+        self, conn: Connection, collection_id: str, pks: Sequence[int], now_us: int, *, shared: ColumnElement[bool]
+    ) -> None:
+        """Turn versions into tombstones stamped from the collection's ``date_added`` counter (under its row
+        lock), so that tombstones, like versions, become visible in the order of their stamps."""
+        coll = t.collections
+        query = select(coll.c.last_date_added_us).where(coll.c.id == collection_id)
+        if not self.db.is_sqlite:
+            query = query.with_for_update()
+        stamp = max(conn.execute(query).scalar_one(), now_us - 1) + 1
+        conn.execute(update(coll).where(coll.c.id == collection_id).values(last_date_added_us=stamp))
+        for chunk in _chunks(list(pks)):
+            conn.execute(
+                update(o)
+                .where(o.c.pk.in_(chunk))
+                .values(deleted_us=stamp, tombstone_shared=case((shared, true()), else_=false()))
+            )
+            conn.execute(delete(t.observables).where(t.observables.c.object_pk.in_(chunk)))
+
+    def provenance(self, pks: Sequence[int]) -> dict[int, Provenance]:
+        found = dict.fromkeys(pks, Provenance())
+        with self.db.read() as conn:
+            for chunk in _chunks(sorted(set(pks))):
+                for pk, origin, hops, via in conn.execute(
+                    select(o.c.pk, o.c.origin_hub, o.c.hops, o.c.via_peer_id).where(
+                        o.c.pk.in_(chunk), o.c.origin_hub.is_not(None)
+                    )
+                ):
+                    found[pk] = Provenance.parse(origin, hops, via)
+        return found
+
+    def tombstones(
+        self,
+        collection_id: str,
+        rule: ReadRule | None,
+        after: tuple[int, int] | None,
+        limit: int,
+        *,
+        boundary: Boundary | None = None,
+    ) -> tuple[list[Tombstone], bool]:
+        conds: list[ColumnElement[bool]] = [
+            o.c.collection_id == collection_id,
+            o.c.deleted_us.is_not(None),
+            o.c.tombstone_shared == true(),
+        ]
+        if after is not None:
+            conds.append(or_(o.c.deleted_us > after[0], and_(o.c.deleted_us == after[0], o.c.pk > after[1])))
+        if rule is not None:
+            conds.append(visibility(rule))
+        if boundary is not None:
+            conds.append(boundary_predicate(boundary))
+        query = (
+            select(*META_COLUMNS, o.c.deleted_us, o.c.origin_hub, o.c.hops, o.c.via_peer_id)
+            .where(*conds)
+            .order_by(o.c.deleted_us, o.c.pk)
+            .limit(limit + 1)
+        )
+        with self.db.read() as conn:
+            rows = conn.execute(query).all()
+        n = len(META_COLUMNS)
+        found = [
+            Tombstone(stored_row(r, False), r[n], Provenance.parse(r[n + 1], r[n + 2], r[n + 3])) for r in rows[:limit]
+        ]
+        return found, len(rows) > limit
+
+    def apply_tombstones(self, collection_id: str, targets: Sequence[TombstoneTarget], now_us: int) -> int:
+        if not targets:
+            return 0
+        with self.db.write() as conn:
+            pks: list[int] = []
+            for target in targets:
+                pks.extend(
+                    conn.execute(
+                        select(o.c.pk).where(
+                            o.c.collection_id == collection_id,
+                            o.c.object_id == target.object_id,
+                            o.c.version_us == target.version_us,
+                            o.c.author_org_id == target.author_org_id,
+                            o.c.origin_hub == target.origin_hub,
+                            o.c.deleted_us.is_(None),
+                        )
+                    ).scalars()
+                )
+            if pks:
+                self._tombstone(conn, collection_id, pks, now_us, shared=true())
         return len(pks)
 
     # -- correlation ---------------------------------------------------------------------

@@ -68,10 +68,18 @@ stix_objects = Table(
     Column("revoked", Boolean, nullable=False, default=False),
     Column("deleted_us", BigInteger, nullable=True),
     Column("body", Text, nullable=False),
+    # Federation provenance (``ribat.intel.boundary.Provenance``): the hub where the version was first stored and
+    # the hubs it passed through (``,a,b,``), and the peer that sent it; all NULL for a version first stored here.
+    Column("origin_hub", String(64), nullable=True),
+    Column("hops", Text, nullable=True),
+    Column("via_peer_id", String(36), nullable=True),
+    # A tombstone other hubs should apply: the deletion was made where the version originated, or came from there.
+    Column("tombstone_shared", Boolean, nullable=False, default=False),
     UniqueConstraint("collection_id", "date_added_us", name="uq_stix_objects_date_added"),
     # One copy of a version per author organisation (each shares it under its own TLP).
     UniqueConstraint("collection_id", "object_id", "version_us", "author_org_id", name="uq_stix_objects_version"),
     Index("ix_stix_objects_type_added", "collection_id", "type", "date_added_us"),
+    Index("ix_stix_objects_deleted", "collection_id", "deleted_us"),
 )
 
 # The organisations, trust circles and users an author named as recipients of an

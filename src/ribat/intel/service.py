@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import threading
@@ -12,19 +13,22 @@ from typing import Any
 
 import orjson
 
-from ribat.accounts import Accounts, Principal, Role
+from ribat.accounts import Accounts, Organisation, OrgKind, Principal, Role
 from ribat.clock import Clock, NewId, format_us, new_uuid, now_us, parse_timestamp_us
 from ribat.errors import (
+    ConflictError,
     NotFoundError,
     PermissionDeniedError,
     StixValidationError,
     ValidationError,
 )
+from ribat.intel.boundary import Boundary, Provenance, crosses
+from ribat.intel.carried import AuthorCard, Carried, attach, detach
 from ribat.intel.correlation import Relation, plan, relation_of
 from ribat.intel.envelope import read_envelope
 from ribat.intel.observables import Observable, classify, indexed, observables_of
 from ribat.intel.paging import PageTokens
-from ribat.intel.store import IntelStore, NewVersion, SightingReader, StoredRow
+from ribat.intel.store import IntelStore, NewVersion, SightingReader, StoredRow, TombstoneTarget
 from ribat.intel.tlp import (
     Audience,
     Decision,
@@ -52,7 +56,7 @@ from ribat.intel.types import (
 )
 from ribat.intel.warninglists import WarninglistIndex
 
-__all__ = ["SHARE_EXTENSION", "Intel", "viewer_of"]
+__all__ = ["ECHO", "SHARE_EXTENSION", "Intel", "viewer_of"]
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +64,10 @@ log = logging.getLogger(__name__)
 # object: ``{"extension_type": "property-extension", "share_with": ["org:<short name>",
 # "circle:<name>", "user:<email>"]}``. See docs/intel.md.
 SHARE_EXTENSION = "extension-definition--3f3b7c0e-6d0a-4c1e-9a8e-5b2a1f0d7c41"
+
+# The status message of an object a peer hub sent back to the hub it came from: not stored, not an error.
+ECHO = "not stored: it came from this hub"
+ALREADY = "already stored"
 
 
 def viewer_of(principal: Principal | None) -> Viewer:
@@ -92,6 +100,7 @@ class Intel:
         default_tlp: Tlp = Tlp.AMBER,
         warninglists: WarninglistIndex | Callable[[], WarninglistIndex | None] | None = None,
         correlation_cap: int = 200,
+        boundaries: Callable[[Principal], Boundary | None] | None = None,
         now: Clock = now_us,
         new_id: NewId = new_uuid,
     ) -> None:
@@ -106,8 +115,26 @@ class Intel:
         self._load_warninglists = warninglists if callable(warninglists) else None
         self._warninglists_lock = threading.Lock()
         self.correlation_cap = correlation_cap
+        # The sharing policy of the peer hub a ``sync`` account stands for (``ribat.federation`` sets it).
+        self.boundaries = boundaries
+        self._hub_id: str | None = None
         self.now = now
         self.new_id = new_id
+
+    @property
+    def hub_id(self) -> str:
+        """This hub's id among federated hubs: made once, kept in the database."""
+        if self._hub_id is None:
+            self._hub_id = self.accounts.hub_secret("hub_id", new_uuid)
+        return self._hub_id
+
+    def boundary(self, principal: Principal | None) -> Boundary | None:
+        """The peer boundary a principal reads and writes through: its peer's policy for a ``sync`` account (the
+        default policy — GREEN at most, every type — for one no peer names), None for everyone else."""
+        if principal is None or principal.user.role is not Role.SYNC:
+            return None
+        found = self.boundaries(principal) if self.boundaries is not None else None
+        return found if found is not None else Boundary(peer_id=f"user:{principal.user.id}")
 
     @property
     def warninglists(self) -> WarninglistIndex | None:
@@ -279,6 +306,7 @@ class Intel:
         """
         collection = self._writable(principal, collection_ref)
         request_us = self.now()
+        boundary = self.boundary(principal)
         envelope = read_envelope(data)
         failures: list[StatusDetail] = [
             StatusDetail(p.object_id or f"objects[{p.index}]", p.version or "", p.reason) for p in envelope.problems
@@ -299,12 +327,26 @@ class Intel:
         stored_markings = self.store.tlp_markings(sorted(unknown_refs)) if unknown_refs else {}
         markings = {**stored_markings, **extra_markings}
         known: _Recipients | None = None
+        arrivals = _Arrivals(self) if boundary is not None else None
+        echoes: list[StatusDetail] = []
         for obj in envelope.objects:
             try:
-                if known is None and "extensions" in obj and SHARE_EXTENSION in obj["extensions"]:
-                    known = self._recipients()
-                recipients = self._named_recipients(obj, known) if known is not None else ()
-                candidates.append((obj, self._new_version(obj, principal, collection, markings, recipients)))
+                if arrivals is not None and boundary is not None:
+                    received = arrivals.receive(obj, principal, boundary)
+                    if received is None:
+                        echoes.append(StatusDetail(str(obj.get("id", "")), _version_text(obj) or "", ECHO))
+                        continue
+                    obj, author_org_id, recipients, provenance = received
+                    nv = self._new_version(
+                        obj, principal, collection, markings, recipients, author_org_id=author_org_id
+                    )
+                    nv = _with_provenance(nv, provenance)
+                else:
+                    if known is None and "extensions" in obj and SHARE_EXTENSION in obj["extensions"]:
+                        known = self._recipients()
+                    recipients = self._named_recipients(obj, known) if known is not None else ()
+                    nv = self._new_version(obj, principal, collection, markings, recipients)
+                candidates.append((obj, nv))
             except (StixValidationError, ValueError) as exc:
                 reason = exc.reason if isinstance(exc, StixValidationError) else str(exc)
                 failures.append(StatusDetail(str(obj.get("id", "")), _version_text(obj) or "", reason))
@@ -312,9 +354,10 @@ class Intel:
 
         def status_of(outcomes: list[bool]) -> Status:
             successes = [
-                StatusDetail(nv.object_id, nv.version_text or "", None if stored else "already stored")
+                StatusDetail(nv.object_id, nv.version_text or "", None if stored else ALREADY)
                 for (_, nv), stored in zip(candidates, outcomes, strict=True)
             ]
+            successes.extend(echoes)
             return Status(
                 id=self.new_id(),
                 collection_id=collection.id,
@@ -344,6 +387,8 @@ class Intel:
         collection: Collection,
         markings: Mapping[str, Tlp],
         recipients: tuple[tuple[str, str], ...],
+        *,
+        author_org_id: str | None = None,
     ) -> NewVersion:
         text = _version_text(obj)
         version_us = parse_timestamp_us(text) if text else None
@@ -365,7 +410,7 @@ class Intel:
             version_us=version_us,
             version_text=text,
             tlp=collection.default_tlp if tlp is None else tlp,
-            author_org_id=principal.org.id,
+            author_org_id=author_org_id or principal.org.id,
             author_user_id=principal.user.id,
             revoked=obj.get("revoked") is True,
             body=orjson.dumps(obj).decode(),
@@ -509,17 +554,161 @@ class Intel:
             raise ValidationError("limit", "must be a positive integer")
         return min(limit, self.page_size_cap)
 
-    def _audited(self, viewer: Viewer, rows: list[StoredRow]) -> list[StoredRow]:
-        """Second check of every row against the policy engine itself (defence in depth)."""
+    def _audited(self, viewer: Viewer, rows: list[StoredRow], boundary: Boundary | None = None) -> list[StoredRow]:
+        """Second check of every row against the policy engine itself (defence in depth); for a peer hub's
+        ``sync`` account, against ``ribat.intel.boundary.crosses``, which is the engine narrowed by the peer's
+        policy."""
         need = [r.pk for r in rows if r.has_recipients]
         recipients = self.store.recipients(need) if need else {}
+        provenance = self.store.provenance([r.pk for r in rows]) if boundary is not None and rows else {}
         kept = []
         for r in rows:
-            if may_read(viewer, _audience(r, recipients.get(r.pk, ()))):
+            audience = _audience(r, recipients.get(r.pk, ()))
+            if boundary is None:
+                allowed = may_read(viewer, audience)
+            else:
+                allowed = crosses(boundary, viewer, audience, r.type, provenance[r.pk]).allowed
+            if allowed:
                 kept.append(r)
             else:
                 log.error("policy audit removed %s from a page for user %s", r.object_id, viewer.user_id)
         return kept
+
+    # -- federation ------------------------------------------------------------------------
+
+    def _carry(self, rows: Sequence[StoredRow]) -> list[Carried]:
+        """The provenance each row carries to a peer hub (see ``ribat.intel.carried``)."""
+        provenance = self.store.provenance([r.pk for r in rows])
+        need = [r.pk for r in rows if r.has_recipients]
+        named = self.store.recipients(need) if need else {}
+        orgs = {org.id: org for org in self.accounts.list_orgs()}
+        members: dict[str, frozenset[str]] = {}
+        if any(kind == "circle" for found in named.values() for kind, _ in found):
+            members = {c.id: c.member_org_ids for c in self.accounts.list_circles()}
+        carried = []
+        for r in rows:
+            p = provenance[r.pk]
+            origin = p.origin_hub or self.hub_id
+            hops = (*(p.hops or (origin,)), self.hub_id) if p.origin_hub else (self.hub_id,)
+            author = orgs.get(r.author_org_id or "")
+            card = (
+                AuthorCard(author.identity_id, author.name, author.short_name, author.country, author.kind.value)
+                if author is not None
+                else None
+            )
+            recipient_orgs: set[str] = set()
+            for kind, ref in named.get(r.pk, ()):
+                if kind == "org":
+                    recipient_orgs.add(ref)
+                elif kind == "circle":
+                    recipient_orgs.update(members.get(ref, ()))
+            identities = sorted(orgs[o].identity_id for o in recipient_orgs if o in orgs)
+            carried.append(Carried(origin, hops, card, tuple(identities)))
+        return carried
+
+    def _carried_bodies(self, rows: Sequence[StoredRow]) -> list[str]:
+        return [
+            orjson.dumps(attach(orjson.loads(r.body or "{}"), c, strip=(SHARE_EXTENSION,))).decode()
+            for r, c in zip(rows, self._carry(rows), strict=True)
+        ]
+
+    def org_for_author(self, card: AuthorCard) -> Organisation:
+        """The organisation filed as the author of versions a peer sent on behalf of ``card``: the one with that
+        STIX identity, registered here (as a partner, under a free short name) when it is new."""
+        try:
+            return self.accounts.get_org(card.identity)
+        except NotFoundError:
+            pass
+        kind = card.kind if card.kind in {k.value for k in OrgKind} else OrgKind.PARTNER.value
+        base = re.sub(r"[^A-Za-z0-9._-]", "-", card.short_name)[:30].strip("-._") or "org"
+        tail = card.identity.rsplit("-", 1)[-1][:8]
+        for short in (base, f"{base}-{tail}"):
+            try:
+                return self.accounts.create_org(
+                    card.name or short, short, card.country, kind, identity_id=card.identity
+                )
+            except ConflictError:
+                try:  # another writer registered the same identity meanwhile
+                    return self.accounts.get_org(card.identity)
+                except NotFoundError:
+                    continue
+            except ValidationError as exc:
+                raise StixValidationError(None, f"provenance extension: author {card.identity}: {exc}") from None
+        raise ConflictError("organisation", card.short_name)
+
+    def tombstones(
+        self,
+        principal: Principal | None,
+        collection_ref: str,
+        *,
+        after: tuple[int, int] | None = None,
+        limit: int | None = None,
+    ) -> tuple[list[dict[str, Any]], tuple[int, int] | None, bool]:
+        """The shared deletions in a collection that the principal may read (through its peer boundary, for a
+        ``sync`` account), oldest first after ``after``: wire items, the position of the last one, and whether
+        more follow."""
+        collection = self._readable(principal, collection_ref)
+        viewer = viewer_of(principal)
+        boundary = self.boundary(principal)
+        found, more = self.store.tombstones(
+            collection.id, read_rule(viewer), after, self._limit(limit), boundary=boundary
+        )
+        rows = [t.row for t in found]
+        kept = {r.pk for r in self._audited(viewer, rows, boundary)}
+        kept_found = [t for t in found if t.row.pk in kept]
+        carried = self._carry([t.row for t in kept_found])
+        items = [
+            {
+                "id": t.row.object_id,
+                "version": t.row.version_text,
+                "deleted": format_us(t.deleted_us),
+                "origin_hub": c.origin_hub,
+                "author": c.author.identity if c.author is not None else None,
+            }
+            for t, c in zip(kept_found, carried, strict=True)
+        ]
+        position = (found[-1].deleted_us, found[-1].row.pk) if found else after
+        return items, position, more
+
+    def receive_tombstones(
+        self, principal: Principal, collection_ref: str, items: Sequence[Any]
+    ) -> tuple[int, list[str]]:
+        """Apply deletions a peer hub sent (``tombstones`` items): each deletes this hub's copy of the version
+        only when the copy came here by federation from the same origin hub, under the same author. Returns how
+        many versions were deleted and a problem per malformed item."""
+        collection = self._writable(principal, collection_ref)
+        if self.boundary(principal) is None:
+            raise PermissionDeniedError("send deletions to", f"collection {collection.id} (peer hubs only)")
+        targets: list[TombstoneTarget] = []
+        problems: list[str] = []
+        authors: dict[str, str | None] = {}
+        for index, item in enumerate(items):
+            if not isinstance(item, Mapping):
+                problems.append(f"tombstones[{index}]: must be an object")
+                continue
+            oid, version, origin, author = (item.get(k) for k in ("id", "version", "origin_hub", "author"))
+            if not (isinstance(oid, str) and isinstance(version, str) and isinstance(origin, str)):
+                problems.append(f"tombstones[{index}]: id, version and origin_hub must be strings")
+                continue
+            if not isinstance(author, str):
+                problems.append(f"tombstones[{index}] ({oid}): no author identity")
+                continue
+            if origin == self.hub_id:
+                continue  # a deletion made here, coming back: already applied
+            try:
+                version_us = parse_timestamp_us(version)
+            except ValueError:
+                problems.append(f"tombstones[{index}] ({oid}): version {version!r} is not a timestamp")
+                continue
+            if author not in authors:
+                try:
+                    authors[author] = self.accounts.get_org(author).id
+                except NotFoundError:
+                    authors[author] = None
+            org_id = authors[author]
+            if org_id is not None:
+                targets.append(TombstoneTarget(oid, version_us, org_id, origin))
+        return self.store.apply_tombstones(collection.id, targets, self.now()), problems
 
     def _page(
         self,
@@ -535,6 +724,7 @@ class Intel:
     ) -> Page:
         collection = self._readable(principal, collection_ref)
         viewer = viewer_of(principal)
+        boundary = self.boundary(principal)
         size = self._limit(limit)
         scope = f"{endpoint}|{collection.id}|{viewer.user_id}|{object_id}|{flt.fingerprint()}"
         after = self.tokens.read(scope, next_token) if next_token else None
@@ -546,10 +736,14 @@ class Intel:
             size,
             with_bodies=with_bodies,
             object_id=object_id,
+            boundary=boundary,
         )
         last_position = rows[-1].date_added_us if rows else after
-        rows = self._audited(viewer, rows)
-        bodies = [r.body or "" for r in rows] if with_bodies else []
+        rows = self._audited(viewer, rows, boundary)
+        if boundary is not None and with_bodies:
+            bodies = self._carried_bodies(rows)
+        else:
+            bodies = [r.body or "" for r in rows] if with_bodies else []
         token = self.tokens.make(scope, last_position) if more and last_position is not None else None
         return Page(
             bodies=bodies,
@@ -558,6 +752,7 @@ class Intel:
             first_added=format_us(rows[0].date_added_us) if rows else None,
             last_added=format_us(rows[-1].date_added_us) if rows else None,
             make_metas=lambda: [_meta(r) for r in rows],
+            position_us=last_position,
         )
 
     def objects(
@@ -769,6 +964,55 @@ def _version_text(obj: Mapping[str, Any]) -> str | None:
 
 
 _NOBODY: frozenset[str] = frozenset()
+
+
+class _Arrivals:
+    """Objects arriving from a peer hub within one envelope: their provenance taken off and checked, their author
+    and recipients found among this hub's organisations (by STIX identity, looked up once per envelope)."""
+
+    def __init__(self, intel: Intel) -> None:
+        self.intel = intel
+        self.authors: dict[str, str] = {}
+        self.recipients: dict[str, str | None] = {}
+
+    def receive(
+        self, obj: dict[str, Any], principal: Principal, boundary: Boundary
+    ) -> tuple[dict[str, Any], str, tuple[tuple[str, str], ...], Provenance] | None:
+        """The object as it is stored, its author organisation, recipients and provenance; None for an echo."""
+        hub_id = self.intel.hub_id
+        obj, carried = detach(obj, strip=(SHARE_EXTENSION,))
+        if carried is None:
+            origin = boundary.origin_hub
+            return obj, principal.org.id, (), Provenance(origin, (origin,), boundary.peer_id)
+        if carried.origin_hub == hub_id or hub_id in carried.hops:
+            return None
+        author_org_id = principal.org.id
+        if carried.author is not None:
+            identity = carried.author.identity
+            if identity not in self.authors:
+                self.authors[identity] = self.intel.org_for_author(carried.author).id
+            author_org_id = self.authors[identity]
+        recipients: list[tuple[str, str]] = []
+        for identity in carried.recipients:
+            if identity not in self.recipients:
+                try:
+                    self.recipients[identity] = self.intel.accounts.get_org(identity).id
+                except NotFoundError:
+                    self.recipients[identity] = None  # not known here: nobody here is that recipient
+            org_id = self.recipients[identity]
+            if org_id is not None:
+                recipients.append(("org", org_id))
+        hops = carried.hops or (carried.origin_hub,)
+        return obj, author_org_id, tuple(recipients), Provenance(carried.origin_hub, hops, boundary.peer_id)
+
+
+def _with_provenance(nv: NewVersion, provenance: Provenance) -> NewVersion:
+    return dataclasses.replace(
+        nv,
+        origin_hub=provenance.origin_hub,
+        hops=Provenance.hops_text(provenance.hops),
+        via_peer_id=provenance.via_peer_id,
+    )
 
 
 def _audience(row: StoredRow, recipients: Iterable[tuple[str, str]]) -> Audience:

@@ -10,10 +10,21 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
+from ribat.intel.boundary import Boundary, Provenance
 from ribat.intel.tlp import ReadRule, Tlp
 from ribat.intel.types import Collection, Grant, ObjectFilter, Status
 
-__all__ = ["CorrelatedRow", "FlaggedRow", "IntelStore", "NewVersion", "SharingTally", "SightingReader", "StoredRow"]
+__all__ = [
+    "CorrelatedRow",
+    "FlaggedRow",
+    "IntelStore",
+    "NewVersion",
+    "SharingTally",
+    "SightingReader",
+    "StoredRow",
+    "Tombstone",
+    "TombstoneTarget",
+]
 
 
 @dataclass(frozen=True)
@@ -36,6 +47,10 @@ class NewVersion:
     observables: tuple[tuple[str, str, str | None], ...] = ()
     # Warninglist hits of an indicator: (list name, value, matching entry).
     warnings: tuple[tuple[str, str, str], ...] = ()
+    # Federation provenance (all None for a version first stored here): see ``ribat.intel.boundary.Provenance``.
+    origin_hub: str | None = None
+    hops: str | None = None  # ",a,b,"
+    via_peer_id: str | None = None
 
 
 class StoredRow(NamedTuple):
@@ -54,6 +69,23 @@ class StoredRow(NamedTuple):
     has_recipients: bool
     revoked: bool
     body: str | None = None
+
+
+class Tombstone(NamedTuple):
+    """A deleted version other hubs should delete too, as a page of tombstones gives it."""
+
+    row: StoredRow
+    deleted_us: int
+    provenance: Provenance
+
+
+class TombstoneTarget(NamedTuple):
+    """A deletion received from a peer: the version (by author organisation) and the hub where it originated."""
+
+    object_id: str
+    version_us: int
+    author_org_id: str
+    origin_hub: str
 
 
 class CorrelatedRow(NamedTuple):
@@ -138,12 +170,37 @@ class IntelStore(Protocol):
         *,
         with_bodies: bool,
         object_id: str | None = None,
+        boundary: Boundary | None = None,
     ) -> tuple[list[StoredRow], bool]:
         """Visible rows in ``date_added`` order after ``after_us``; ``rule`` None = no TLP
-        filter (operator use only). Returns the rows and whether more follow."""
+        filter (operator use only); ``boundary`` narrows them to what may cross to a peer hub.
+        Returns the rows and whether more follow."""
         ...
 
     def recipients(self, pks: Sequence[int]) -> dict[int, tuple[tuple[str, str], ...]]: ...
+
+    def provenance(self, pks: Sequence[int]) -> dict[int, Provenance]:
+        """The federation provenance of stored versions (every pk asked for has an entry)."""
+        ...
+
+    def tombstones(
+        self,
+        collection_id: str,
+        rule: ReadRule | None,
+        after: tuple[int, int] | None,
+        limit: int,
+        *,
+        boundary: Boundary | None = None,
+    ) -> tuple[list[Tombstone], bool]:
+        """Shared tombstones (``tombstone_shared``) whose deleted version ``rule`` and ``boundary`` admit, in
+        ``(deleted_us, pk)`` order after ``after``, and whether more follow. Deletion stamps come from the
+        collection's ``date_added`` counter, so a reader that remembers the last one never misses a later one."""
+        ...
+
+    def apply_tombstones(self, collection_id: str, targets: Sequence[TombstoneTarget], now_us: int) -> int:
+        """Delete the stored versions named by deletions received from a peer — only versions that came here by
+        federation from the same origin hub — as shared tombstones; returns how many."""
+        ...
 
     def delete(
         self,

@@ -103,6 +103,9 @@ class Page:
     first_added: str | None
     last_added: str | None
     make_metas: Callable[[], list[ObjectMeta]] = field(repr=False, compare=False)
+    # The date_added of the last row the store read for this page (before the policy audit): where the next
+    # page starts, for a reader that keeps its own checkpoint.
+    position_us: int | None = None
 
     @cached_property
     def metas(self) -> list[ObjectMeta]:
