@@ -154,6 +154,31 @@ class Settings(BaseSettings):
         ),
     )
 
+    federation_scheduler: bool = Field(
+        default=True,
+        description=(
+            "Whether `ribat serve` syncs each due peer hub in the background (one at a time per process; with "
+            "several processes, each peer is synced by one of them at a time)."
+        ),
+    )
+    federation_poll_seconds: float = Field(
+        default=15.0, gt=0, description="How often the background sync looks for due peer hubs, in seconds."
+    )
+    federation_timeout: float = Field(
+        default=30.0, gt=0, description="Seconds to wait for a peer hub to answer one request before retrying."
+    )
+    federation_retries: int = Field(
+        default=3,
+        ge=0,
+        le=10,
+        description=(
+            "How many times a failed request to a peer hub (unreachable, timed out, 5xx, 429, or an answer that is "
+            "not TAXII) is retried, with exponential backoff, before the run fails."
+        ),
+    )
+    federation_page_size: int = Field(
+        default=1000, ge=1, le=10_000, description="Objects per page pulled from, or pushed to, a peer hub."
+    )
     capacity_models_dir: Path | None = Field(
         default=None,
         description=(

@@ -6,8 +6,8 @@ import logging
 from dataclasses import dataclass
 
 import ribat.capacity._tables
-import ribat.feeds._tables
 import ribat.federation._tables
+import ribat.feeds._tables
 import ribat.formats._tables
 import ribat.hunt._tables  # noqa: F401  (their tables join the metadata)
 from ribat.accounts import Accounts
@@ -60,6 +60,12 @@ class Hub:
             warninglists=warninglists,
             correlation_cap=settings.correlation_cap,
         )
+        # A peer hub's sync account reads and writes through that peer's boundary (ribat.intel.boundary).
+        from ribat.accounts import SecretBox
+        from ribat.federation._store_sql import SqlPeerStore
+        from ribat.federation.service import PeerBoundaries
+
+        intel.boundaries = PeerBoundaries(SqlPeerStore(db, SecretBox(secret)))
         return cls(settings, db, accounts, intel, secret)
 
     def close(self) -> None:

@@ -51,6 +51,7 @@ class Org:
     name: str
     country: str
     kind: str = "national-cert"
+    identity: str | None = None  # a STIX identity id the organisation already has (on a peer hub)
 
 
 @dataclass(frozen=True)
@@ -213,9 +214,10 @@ def set_up(
     """``ribat init`` and the coalition's set-up commands; returns the admin key, members, collection ids."""
     commands: list[dict[str, Any]] = [{"args": ["init"]}]
     for org in coalition.orgs:
-        commands.append(
-            {"args": ["org", "create", org.name, "--short", org.short, "--country", org.country, "--kind", org.kind]}
-        )
+        args = ["org", "create", org.name, "--short", org.short, "--country", org.country, "--kind", org.kind]
+        if org.identity:
+            args += ["--identity", org.identity]
+        commands.append({"args": args})
     passwords = {u.email: f"pw-{secrets.token_urlsafe(12)}" for u in coalition.users}
     for user in coalition.users:
         commands.append(

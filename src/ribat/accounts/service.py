@@ -49,6 +49,9 @@ __all__ = ["Accounts"]
 _NOT_COUNTRIES = frozenset({"AA", "ZZ", "EU", "EZ", "UN", "AC", "CP", "CQ", "DG", "EA", "IC", "TA"})
 
 
+_IDENTITY = re.compile(r"^identity--[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
 def _is_country(code: str) -> bool:
     """ISO 3166-1 alpha-2, without the user-assigned and grouping codes CLDR also lists
     (AA, QM-QZ, XA-XZ except Kosovo's XK, ZZ) and exceptional reservations (EU, UN, AC …)."""
@@ -170,6 +173,8 @@ class Accounts:
             kind = OrgKind(kind)
         except ValueError:
             raise ValidationError("kind", f"must be one of {', '.join(k.value for k in OrgKind)}") from None
+        if identity_id is not None and not _IDENTITY.match(identity_id):
+            raise ValidationError("identity", f"{identity_id!r} is not a STIX identity id (identity--<uuid>)")
         org_id = self.new_id()
         created = self.now()
         identity_id = identity_id or f"identity--{org_id}"

@@ -170,10 +170,14 @@ def org_create(
     short_name: Annotated[str, typer.Option("--short", help="Short name (unique).")],
     country: Annotated[str, typer.Option(help="ISO 3166-1 alpha-2 code.")],
     kind: Annotated[OrgKind, typer.Option(help="Kind of organisation.")] = OrgKind.NATIONAL_CERT,
+    identity: Annotated[
+        str | None,
+        typer.Option(help="Its STIX identity id, when it has one already (an organisation registered on a peer hub)."),
+    ] = None,
 ) -> None:
     """Create an organisation (and its STIX identity); prints its id last."""
     with _hub() as hub:
-        org = hub.accounts.create_org(name, short_name, country, kind)
+        org = hub.accounts.create_org(name, short_name, country, kind, identity_id=identity)
         out.print(f"organisation {org.short_name} ({org.country}, {org.kind.value}), identity {org.identity_id}")
         print(org.id)
 
@@ -506,13 +510,14 @@ def demo(
 
 
 def _register_context_commands() -> None:
-    from ribat.cli import assess, exports, feeds, hunt, imports
+    from ribat.cli import assess, exports, feeds, hunt, imports, peers
 
     imports.register(app)
     exports.register(app)
     feeds.register(app)
     assess.register(app)
     hunt.register(app)
+    peers.register(app)
 
 
 _register_context_commands()

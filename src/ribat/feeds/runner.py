@@ -9,24 +9,21 @@ processes may each run a scheduler on one database: each due feed is claimed by 
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from ribat.background import BackgroundLoop
 from ribat.feeds.service import Feeds
-from ribat.feeds.types import FeedRun
 
 if TYPE_CHECKING:
     from ribat.hub import Hub
 
 __all__ = ["FeedScheduler", "background_feeds"]
 
-log = logging.getLogger(__name__)
 
-
-class FeedScheduler:
+class FeedScheduler(BackgroundLoop):
     """Runs ``feeds.run_due()`` every ``poll_seconds`` (and at once when started)."""
 
     def __init__(
@@ -37,13 +34,14 @@ class FeedScheduler:
         owns_feeds: bool = False,
         stop: threading.Event | None = None,
     ) -> None:
+        super().__init__(
+            "ribat-feeds",
+            lambda stop: feeds.run_due(stop=stop),
+            poll_seconds=poll_seconds,
+            stop=stop,
+            on_stopped=feeds.close if owns_feeds else None,
+        )
         self.feeds = feeds
-        self.poll_seconds = poll_seconds
-        self._owns_feeds = owns_feeds
-        self._stop = stop or threading.Event()
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.rounds = 0
 
     @classmethod
     def for_hub(cls, hub: Hub, *, poll_seconds: float = 30.0, **feeds_options: Any) -> FeedScheduler:
@@ -53,50 +51,6 @@ class FeedScheduler:
         feeds_options.setdefault("sleep", stop.wait)
         feeds = Feeds.for_hub(hub, **feeds_options)
         return cls(feeds, poll_seconds=poll_seconds, owns_feeds=True, stop=stop)
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    def start(self) -> None:
-        if self.running:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="ribat-feeds", daemon=True)
-        self._thread.start()
-
-    def wake(self) -> None:
-        """Look for due feeds now rather than at the next poll."""
-        self._wake.set()
-
-    def stop(self, timeout: float | None = 60.0) -> None:
-        """Stop after the batch in progress; returns when the thread has ended (or ``timeout``)."""
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            if self._thread.is_alive():
-                log.warning("the feed scheduler did not stop within %s s", timeout)
-            else:
-                self._thread = None
-        if self._owns_feeds and self._thread is None:
-            self.feeds.close()
-
-    def run_once(self) -> list[FeedRun]:
-        """One round: every due feed this process claims. Never raises."""
-        try:
-            return self.feeds.run_due(stop=self._stop)
-        except Exception:
-            log.exception("the feed scheduler's round failed; it tries again at the next poll")
-            return []
-        finally:
-            self.rounds += 1
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self.run_once()
-            self._wake.wait(self.poll_seconds)
-            self._wake.clear()
 
 
 @contextmanager

@@ -9,14 +9,17 @@ Between hubs, and only there, each object travels with::
         "hops": ["<origin hub id>", "<each hub it was stored in since>", "<the sending hub>"],
         "author": {"identity": "identity--…", "name": "…", "short_name": "…", "country": "MA",
                    "kind": "national-cert"},
-        "recipients": ["identity--…", …]
+        "recipients": ["identity--…", …],
+        "tlp": "TLP:GREEN"
       }
     }
 
 ``author`` is the organisation that shared it (the receiving hub files the version under the organisation with
 that STIX identity, registering it when it is new there), and ``recipients`` are the organisations the author named
 for an AMBER version (trust circles expanded to their member organisations by the sending hub, since circles are
-each hub's own). The receiving hub strips the extension before it stores the object and keeps the provenance in
+each hub's own). ``tlp`` is the level the version is shared under at the sending hub, which may come from that
+hub's collection default rather than a marking in the object: the receiving hub never files it under a lower
+one. The receiving hub strips the extension before it stores the object and keeps the provenance in
 its own columns, so that its readers see the object as its author wrote it; it adds the extension again only
 when it sends the object on. The local recipient extension (``share_with`` names, which mean nothing on another
 hub) is removed on the way out. See docs/federation.md.
@@ -29,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ribat.errors import StixValidationError
+from ribat.intel.tlp import Tlp, tlp_from_name
 
 __all__ = ["PROVENANCE_EXTENSION", "AuthorCard", "Carried", "attach", "detach"]
 
@@ -61,6 +65,7 @@ class Carried:
     hops: tuple[str, ...]
     author: AuthorCard | None
     recipients: tuple[str, ...] = ()
+    tlp: Tlp | None = None
 
 
 def attach(obj: Mapping[str, Any], carried: Carried, *, strip: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -76,6 +81,8 @@ def attach(obj: Mapping[str, Any], carried: Carried, *, strip: tuple[str, ...] =
         ext["author"] = carried.author.as_json()
     if carried.recipients:
         ext["recipients"] = list(carried.recipients)
+    if carried.tlp is not None:
+        ext["tlp"] = carried.tlp.label
     extensions[PROVENANCE_EXTENSION] = ext
     out["extensions"] = extensions
     return out
@@ -120,4 +127,9 @@ def detach(obj: Mapping[str, Any], *, strip: tuple[str, ...] = ()) -> tuple[dict
         if not card["identity"].startswith("identity--"):
             raise StixValidationError(oid, "provenance extension: author.identity must be an identity id")
         author = AuthorCard(*(card[f] for f in fields))
-    return out, Carried(origin, tuple(hops), author, tuple(recipients))
+    tlp = None
+    if "tlp" in ext:
+        tlp = tlp_from_name(ext["tlp"]) if isinstance(ext["tlp"], str) else None
+        if tlp is None:
+            raise StixValidationError(oid, f"provenance extension: tlp {ext['tlp']!r} is not a TLP level")
+    return out, Carried(origin, tuple(hops), author, tuple(recipients), tlp)

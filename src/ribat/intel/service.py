@@ -336,9 +336,9 @@ class Intel:
                     if received is None:
                         echoes.append(StatusDetail(str(obj.get("id", "")), _version_text(obj) or "", ECHO))
                         continue
-                    obj, author_org_id, recipients, provenance = received
+                    obj, author_org_id, recipients, provenance, floor = received
                     nv = self._new_version(
-                        obj, principal, collection, markings, recipients, author_org_id=author_org_id
+                        obj, principal, collection, markings, recipients, author_org_id=author_org_id, floor_tlp=floor
                     )
                     nv = _with_provenance(nv, provenance)
                 else:
@@ -389,6 +389,7 @@ class Intel:
         recipients: tuple[tuple[str, str], ...],
         *,
         author_org_id: str | None = None,
+        floor_tlp: Tlp | None = None,
     ) -> NewVersion:
         text = _version_text(obj)
         version_us = parse_timestamp_us(text) if text else None
@@ -409,7 +410,7 @@ class Intel:
             spec_version=str(obj.get("spec_version", "2.1")),
             version_us=version_us,
             version_text=text,
-            tlp=collection.default_tlp if tlp is None else tlp,
+            tlp=_effective_tlp(tlp, collection.default_tlp, floor_tlp),
             author_org_id=author_org_id or principal.org.id,
             author_user_id=principal.user.id,
             revoked=obj.get("revoked") is True,
@@ -603,7 +604,7 @@ class Intel:
                 elif kind == "circle":
                     recipient_orgs.update(members.get(ref, ()))
             identities = sorted(orgs[o].identity_id for o in recipient_orgs if o in orgs)
-            carried.append(Carried(origin, hops, card, tuple(identities)))
+            carried.append(Carried(origin, hops, card, tuple(identities), r.tlp))
         return carried
 
     def _carried_bodies(self, rows: Sequence[StoredRow]) -> list[str]:
@@ -977,13 +978,14 @@ class _Arrivals:
 
     def receive(
         self, obj: dict[str, Any], principal: Principal, boundary: Boundary
-    ) -> tuple[dict[str, Any], str, tuple[tuple[str, str], ...], Provenance] | None:
-        """The object as it is stored, its author organisation, recipients and provenance; None for an echo."""
+    ) -> tuple[dict[str, Any], str, tuple[tuple[str, str], ...], Provenance, Tlp | None] | None:
+        """The object as it is stored, its author organisation, recipients, provenance and the TLP it was shared
+        under at the sender; None for an echo."""
         hub_id = self.intel.hub_id
         obj, carried = detach(obj, strip=(SHARE_EXTENSION,))
         if carried is None:
             origin = boundary.origin_hub
-            return obj, principal.org.id, (), Provenance(origin, (origin,), boundary.peer_id)
+            return obj, principal.org.id, (), Provenance(origin, (origin,), boundary.peer_id), None
         if carried.origin_hub == hub_id or hub_id in carried.hops:
             return None
         author_org_id = principal.org.id
@@ -1003,7 +1005,16 @@ class _Arrivals:
             if org_id is not None:
                 recipients.append(("org", org_id))
         hops = carried.hops or (carried.origin_hub,)
-        return obj, author_org_id, tuple(recipients), Provenance(carried.origin_hub, hops, boundary.peer_id)
+        provenance = Provenance(carried.origin_hub, hops, boundary.peer_id)
+        return obj, author_org_id, tuple(recipients), provenance, carried.tlp
+
+
+def _effective_tlp(marked: Tlp | None, default: Tlp, floor: Tlp | None) -> Tlp:
+    """The object's own marking, else the collection default; never below the level a peer shared it under (which
+    stands in for the collection default when the object is unmarked)."""
+    if floor is None:
+        return default if marked is None else marked
+    return floor if marked is None else max(marked, floor)
 
 
 def _with_provenance(nv: NewVersion, provenance: Provenance) -> NewVersion:

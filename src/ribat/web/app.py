@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse
 
 from ribat import __version__
 from ribat.config import Settings
+from ribat.federation import background_sync
 from ribat.feeds import background_feeds
 from ribat.hub import Hub
 from ribat.hunt.service import Hunts
@@ -40,7 +41,8 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> F
         try:
             # Each worker process runs due feeds in the background (feeds claim a lease, so
             # two workers never run the same feed); `RIBAT_FEED_SCHEDULER=false` turns it off.
-            with background_feeds(opened):
+            # Likewise each peer hub due for a sync (a lease per peer); `RIBAT_FEDERATION_SCHEDULER=false` off.
+            with background_feeds(opened), background_sync(opened):
                 yield
             feeds = getattr(app.state, "feeds", None)
             if feeds is not None:

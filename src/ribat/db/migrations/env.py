@@ -7,8 +7,8 @@ from sqlalchemy import create_engine
 
 import ribat.accounts._tables
 import ribat.capacity._tables
-import ribat.feeds._tables
 import ribat.federation._tables
+import ribat.feeds._tables
 import ribat.formats._tables
 import ribat.hunt._tables
 import ribat.intel._tables  # noqa: F401
