@@ -74,7 +74,7 @@ def upgrade() -> None:
         sa.Column("peer_id", sa.String(length=36), nullable=False),
         sa.Column("trigger", sa.String(length=10), nullable=False),
         sa.Column("runner", sa.String(length=300), nullable=False),
-        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("status", sa.String(length=12), nullable=False),
         sa.Column("started_us", sa.BigInteger(), nullable=False),
         sa.Column("finished_us", sa.BigInteger(), nullable=True),
         sa.Column("pulled", sa.Integer(), nullable=False),
