@@ -80,7 +80,7 @@ class PeerClient:
         parts = urlsplit(self.api_root)
         prefix = parts.path.split("/taxii2/", 1)[0] if "/taxii2/" in parts.path else ""
         self.base = f"{parts.scheme}://{parts.netloc}{prefix}"
-        headers = {"User-Agent": f"ribat/{__version__} (federation)", "X-Ribat-Hub": hub_id}
+        headers = {"User-Agent": f"ribat/{__version__} (federation)"}
         if key:
             headers["Authorization"] = f"Bearer {key}"
         self.client = httpx.Client(

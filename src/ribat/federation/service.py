@@ -25,18 +25,19 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
 from ribat.accounts import Accounts, NewApiKey, Principal, Role
 from ribat.clock import Clock, NewId, new_uuid, now_us, parse_timestamp_us
 from ribat.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
-from ribat.federation.client import PeerClient, PeerError
+from ribat.federation.client import ObjectsPage, PeerClient, PeerError
 from ribat.federation.store import PeerStore
 from ribat.federation.types import Direction, Peer, PeerPair, PeerRun, PeerStatus, RunStatus, Stream
-from ribat.intel import Grant, Intel, ObjectFilter, Status, Tlp
+from ribat.intel import Grant, Intel, ObjectFilter, Page, Status, Tlp
 from ribat.intel.boundary import HIGHEST_CEILING, Boundary
 from ribat.intel.service import ALREADY, ECHO
 
@@ -48,6 +49,8 @@ __all__ = ["Federation", "PeerBoundaries"]
 log = logging.getLogger(__name__)
 
 SECOND_US = 1_000_000
+_A = TypeVar("_A")
+_R = TypeVar("_R")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 _TYPE = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
 
@@ -302,7 +305,7 @@ class Federation:
                     last_success_us=done,
                     lag_seconds=None if done is None else max(0.0, (now - done) / SECOND_US),
                     last_error=next((r.error for r in [run] if r is not None and r.error), None),
-                    running=holder is not None and until is not None and until > now,
+                    running=holder is not None and until is not None and until > now and not _dead_here(holder),
                 )
             )
         return found
@@ -374,8 +377,10 @@ class Federation:
         return self._run_claimed(peer.id, "manual", stop)
 
     def run_due(self, *, stop: threading.Event | None = None) -> builtins.list[PeerRun]:
-        """Sync every due peer, one at a time, each only if this process wins its lease."""
+        """Sync every due peer, one at a time, each only if this process wins its lease (a lease left by a dead
+        process of this host is broken first, so a restarted hub does not wait for it to expire)."""
         done: builtins.list[PeerRun] = []
+        self._break_dead_leases()
         for peer in self.store.due(self.now()):
             if stop is not None and stop.is_set():
                 break
@@ -383,6 +388,13 @@ class Federation:
             if self.store.claim(peer.id, now, now + self.lease_us, self.runner, due_only=True):
                 done.append(self._run_claimed(peer.id, "schedule", stop))
         return done
+
+    def _break_dead_leases(self) -> None:
+        now = self.now()
+        for peer in self.store.list_peers():
+            holder, until = self.store.lease_holder(peer.id)
+            if holder is not None and until is not None and until > now and _dead_here(holder):
+                self.store.break_lease(peer.id, holder)
 
     def _run_claimed(self, peer_id: str, trigger: str, stop: threading.Event | None) -> PeerRun:
         peer = self.get(peer_id)
@@ -489,26 +501,36 @@ class Federation:
     ) -> None:
         cursor = self.store.cursor(peer.id, pair, Stream.PULL_OBJECTS)
         where = f"pull {pair.remote_id}"
-        while not (stop is not None and stop.is_set()):
-            page = client.objects(pair.remote_id, added_after=cursor, limit=self.page_size)
-            if page.objects:
-                tally.count(
-                    self.intel.ingest(principal, pair.local_id, {"objects": page.objects}), pushed=False, where=where
-                )
-            if page.last_added is not None and page.last_added != cursor:
-                try:
-                    parse_timestamp_us(page.last_added)
-                except ValueError:
+
+        def fetch(after: str | None) -> ObjectsPage:
+            return client.objects(pair.remote_id, added_after=after, limit=self.page_size)
+
+        # The next page is fetched while this one is stored; the checkpoint still moves only after the store.
+        with _Ahead() as ahead:
+            coming: Future[ObjectsPage] | None = ahead.submit(fetch, cursor)
+            while coming is not None:
+                page = coming.result()
+                position = page.last_added
+                if position is not None and position != cursor:
+                    try:
+                        parse_timestamp_us(position)
+                    except ValueError:
+                        raise PeerError(
+                            client.api_root, f"X-TAXII-Date-Added-Last {position!r} is not a timestamp"
+                        ) from None
+                elif page.more:
                     raise PeerError(
-                        client.api_root, f"X-TAXII-Date-Added-Last {page.last_added!r} is not a timestamp"
-                    ) from None
-                self.store.save_cursor(peer.id, pair, Stream.PULL_OBJECTS, page.last_added, self.now())
-                cursor = page.last_added
-            elif page.more:
-                raise PeerError(client.api_root, "the peer says more objects follow but the page moved no checkpoint")
-            self._keep_lease(peer)
-            if not page.more:
-                return
+                        client.api_root, "the peer says more objects follow but the page moved no checkpoint"
+                    )
+                stopping = stop is not None and stop.is_set()
+                coming = ahead.submit(fetch, position) if page.more and not stopping else None
+                if page.objects:
+                    status = self.intel.ingest(principal, pair.local_id, {"objects": page.objects})
+                    tally.count(status, pushed=False, where=where)
+                if position is not None and position != cursor:
+                    self.store.save_cursor(peer.id, pair, Stream.PULL_OBJECTS, position, self.now())
+                    cursor = position
+                self._keep_lease(peer)
 
     def _pull_tombstones(
         self,
@@ -548,22 +570,26 @@ class Federation:
         saved = self.store.cursor(peer.id, pair, Stream.PUSH_OBJECTS)
         cursor = int(saved) if saved else None
         where = f"push {pair.remote_id}"
-        while not (stop is not None and stop.is_set()):
+
+        def read(after: int | None) -> Page:
             # The peer's sync account reads: the same boundary as when the peer pulls.
-            page = self.intel.objects(
-                principal,
-                pair.local_id,
-                ObjectFilter(added_after_us=cursor, versions=("all",)),
-                limit=self.page_size,
+            return self.intel.objects(
+                principal, pair.local_id, ObjectFilter(added_after_us=after, versions=("all",)), limit=self.page_size
             )
-            if page.bodies:
-                tally.count(client.add_objects(pair.remote_id, page.bodies), pushed=True, where=where)
-            if page.position_us is not None and page.position_us != cursor:
-                self.store.save_cursor(peer.id, pair, Stream.PUSH_OBJECTS, str(page.position_us), self.now())
-                cursor = page.position_us
-            self._keep_lease(peer)
-            if not page.more:
-                return
+
+        # The next page is read while this one is sent; the checkpoint moves only once the peer has stored it.
+        with _Ahead() as ahead:
+            coming: Future[Page] | None = ahead.submit(read, cursor)
+            while coming is not None:
+                page = coming.result()
+                stopping = stop is not None and stop.is_set()
+                coming = ahead.submit(read, page.position_us) if page.more and not stopping else None
+                if page.bodies:
+                    tally.count(client.add_objects(pair.remote_id, page.bodies), pushed=True, where=where)
+                if page.position_us is not None and page.position_us != cursor:
+                    self.store.save_cursor(peer.id, pair, Stream.PUSH_OBJECTS, str(page.position_us), self.now())
+                    cursor = page.position_us
+                self._keep_lease(peer)
 
     def _push_tombstones(
         self,
@@ -589,6 +615,23 @@ class Federation:
             self._keep_lease(peer)
             if not more:
                 return
+
+
+class _Ahead:
+    """One background thread that does the next page's I/O while the current page is handled. On the way out it
+    does not wait for work nobody will use (a fetch still retrying after the run failed ends on its own)."""
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ribat-sync-ahead")
+
+    def submit(self, fn: Callable[[_A], _R], arg: _A) -> Future[_R]:
+        return self._pool.submit(fn, arg)
+
+    def __enter__(self) -> _Ahead:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 def format_position(position: tuple[int, int]) -> str:
