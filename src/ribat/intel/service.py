@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import re
 import threading
@@ -338,9 +337,15 @@ class Intel:
                         continue
                     obj, author_org_id, recipients, provenance, floor = received
                     nv = self._new_version(
-                        obj, principal, collection, markings, recipients, author_org_id=author_org_id, floor_tlp=floor
+                        obj,
+                        principal,
+                        collection,
+                        markings,
+                        recipients,
+                        author_org_id=author_org_id,
+                        floor_tlp=floor,
+                        provenance=provenance,
                     )
-                    nv = _with_provenance(nv, provenance)
                 else:
                     if known is None and "extensions" in obj and SHARE_EXTENSION in obj["extensions"]:
                         known = self._recipients()
@@ -390,6 +395,7 @@ class Intel:
         *,
         author_org_id: str | None = None,
         floor_tlp: Tlp | None = None,
+        provenance: Provenance | None = None,
     ) -> NewVersion:
         text = _version_text(obj)
         version_us = parse_timestamp_us(text) if text else None
@@ -418,6 +424,9 @@ class Intel:
             recipients=recipients,
             observables=tuple(indexed(found)),
             warnings=warnings,
+            origin_hub=None if provenance is None else provenance.origin_hub,
+            hops=None if provenance is None else Provenance.hops_text(provenance.hops),
+            via_peer_id=None if provenance is None else provenance.via_peer_id,
         )
 
     # -- correlation --------------------------------------------------------------------
@@ -1015,15 +1024,6 @@ def _effective_tlp(marked: Tlp | None, default: Tlp, floor: Tlp | None) -> Tlp:
     if floor is None:
         return default if marked is None else marked
     return floor if marked is None else max(marked, floor)
-
-
-def _with_provenance(nv: NewVersion, provenance: Provenance) -> NewVersion:
-    return dataclasses.replace(
-        nv,
-        origin_hub=provenance.origin_hub,
-        hops=Provenance.hops_text(provenance.hops),
-        via_peer_id=provenance.via_peer_id,
-    )
 
 
 def _audience(row: StoredRow, recipients: Iterable[tuple[str, str]]) -> Audience:
