@@ -192,6 +192,11 @@ class Federation:
         organisation = self.accounts.get_org(org)
         circle_ids = [self.accounts.get_circle(ref).id for ref in circles]
         resolved = self._pairs(pairs, direction)
+        # Everything is checked before the sync account is made: a refused peer leaves no account behind.
+        interval = _interval(interval_seconds)
+        ceiling = _ceiling(max_tlp)
+        included = _types(include_types, "include_types")
+        excluded = _types(exclude_types, "exclude_types")
         if self.store.get(name) is not None:
             raise ConflictError("peer", name)
         user = self.accounts.create_user(
@@ -202,13 +207,13 @@ class Federation:
             name=name,
             url=url,
             direction=direction,
-            interval_seconds=_interval(interval_seconds),
+            interval_seconds=interval,
             org_id=organisation.id,
             sync_user_id=user.id,
             remote_hub_id=None,
-            max_tlp=_ceiling(max_tlp),
-            include_types=_types(include_types, "include_types"),
-            exclude_types=_types(exclude_types, "exclude_types"),
+            max_tlp=ceiling,
+            include_types=included,
+            exclude_types=excluded,
             enabled=True,
             next_due_us=self.now(),
             consecutive_failures=0,

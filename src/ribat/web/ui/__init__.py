@@ -29,6 +29,7 @@ from ribat.web.ui import (
     pages_formats,
     pages_hunts,
     pages_intel,
+    pages_peers,
 )
 from ribat.web.ui.context import Context, CsrfError, LoginRequired, Ui, make_env
 from ribat.web.ui.i18n import N_
@@ -65,7 +66,16 @@ def mount_ui(app: FastAPI, hub: Hub) -> None:
         env=make_env(),
     )
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
-    for module in (pages_account, pages_intel, pages_formats, pages_feeds, pages_hunts, pages_capacity, pages_admin):
+    for module in (
+        pages_account,
+        pages_intel,
+        pages_formats,
+        pages_feeds,
+        pages_hunts,
+        pages_capacity,
+        pages_admin,
+        pages_peers,
+    ):
         app.include_router(module.router)
 
     previous: Any = app.exception_handlers.get(RibatError)

@@ -12,12 +12,12 @@ import functools
 import io
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from babel import Locale
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_datetime, format_timedelta
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -79,6 +79,10 @@ class Translator:
         if us is None:
             return ""
         return format_datetime(datetime.fromtimestamp(us / 1_000_000, tz=UTC), fmt, tzinfo=UTC, locale=self.lang)
+
+    def duration(self, seconds: float) -> str:
+        """A length of time in words of the language ("5 minutes"), rounded to its largest unit."""
+        return format_timedelta(timedelta(seconds=seconds), locale=self.lang)
 
     def date(self, us: int, fmt: str = "medium") -> str:
         return format_date(datetime.fromtimestamp(us / 1_000_000, tz=UTC).date(), fmt, locale=self.lang)
