@@ -199,11 +199,18 @@ class Federation:
         excluded = _types(exclude_types, "exclude_types")
         if self.store.get(name) is not None:
             raise ConflictError("peer", name)
-        user = self.accounts.create_user(
-            f"{name}@peers.ribat.invalid", organisation.id, Role.SYNC, name=f"Peer hub {name} (sync)"
-        )
+        peer_id = self.new_id()
+        try:
+            user = self.accounts.create_user(
+                f"{name}@peers.ribat.invalid", organisation.id, Role.SYNC, name=f"Peer hub {name} (sync)"
+            )
+        except ConflictError:
+            # The account of a removed peer of that name: it stays switched off, and this peer gets its own.
+            user = self.accounts.create_user(
+                f"{name}.{peer_id[:8]}@peers.ribat.invalid", organisation.id, Role.SYNC, name=f"Peer hub {name} (sync)"
+            )
         peer = Peer(
-            id=self.new_id(),
+            id=peer_id,
             name=name,
             url=url,
             direction=direction,
@@ -259,6 +266,10 @@ class Federation:
         )
         if new.direction is not Direction.SERVE and not (key or peer.has_key):
             raise ValidationError("key", f"a peer this hub {new.direction.value}s needs the key the peer gave this hub")
+        if new.direction is not Direction.SERVE and any(not pair.remote_id for pair in new.pairs):
+            raise ValidationError(
+                "collections", "name the peer's collection (LOCAL=REMOTE) of each pair for a peer this hub syncs with"
+            )
         self.store.update(new, key, replace_key=key is not None)
         if pairs is not None:
             self._grant(peer.org_id, new.pairs)
@@ -709,7 +720,10 @@ def _interval(seconds: int) -> int:
 
 
 def _ceiling(tlp: Tlp | str) -> Tlp:
-    level = tlp if isinstance(tlp, Tlp) else Tlp.parse(tlp)
+    try:
+        level = tlp if isinstance(tlp, Tlp) else Tlp.parse(tlp)
+    except ValueError as exc:
+        raise ValidationError("max_tlp", str(exc)) from None
     if level > HIGHEST_CEILING:
         raise ValidationError("max_tlp", f"{level.label} never leaves the hub: the ceiling is at most TLP:AMBER")
     return level
