@@ -92,27 +92,31 @@ def visibility(rule: ReadRule, obj: Any = o, pk: Any = None) -> ColumnElement[bo
     return or_(*conds)
 
 
-def boundary_predicate(boundary: Boundary) -> ColumnElement[bool]:
+def boundary_predicate(boundary: Boundary, obj: Any = o) -> ColumnElement[bool]:
     """``ribat.intel.boundary.crosses`` (less the TLP engine's own rule, which ``visibility`` is) as a SQL
-    predicate on ``stix_objects``."""
-    conds: list[ColumnElement[bool]] = [o.c.tlp <= int(boundary.ceiling)]
+    predicate on ``stix_objects`` (or an alias of it)."""
+    conds: list[ColumnElement[bool]] = [obj.c.tlp <= int(boundary.ceiling)]
     if boundary.include_types:
-        conds.append(o.c.type.in_(sorted(boundary.include_types)))
+        conds.append(obj.c.type.in_(sorted(boundary.include_types)))
     if boundary.exclude_types:
-        conds.append(o.c.type.not_in(sorted(boundary.exclude_types)))
-    conds.append(or_(o.c.via_peer_id.is_(None), o.c.via_peer_id != boundary.peer_id))
+        conds.append(obj.c.type.not_in(sorted(boundary.exclude_types)))
+    conds.append(or_(obj.c.via_peer_id.is_(None), obj.c.via_peer_id != boundary.peer_id))
     for hub in sorted(boundary.hubs):
-        conds.append(or_(o.c.hops.is_(None), ~o.c.hops.contains(f",{hub},", autoescape=True)))
+        conds.append(or_(obj.c.hops.is_(None), ~obj.c.hops.contains(f",{hub},", autoescape=True)))
     return and_(*conds)
 
 
-def _version_predicate(versions: Sequence[str], rule: ReadRule | None, *, one_copy: bool = True) -> ColumnElement[bool]:
+def _version_predicate(
+    versions: Sequence[str], rule: ReadRule | None, *, one_copy: bool = True, boundary: Boundary | None = None
+) -> ColumnElement[bool]:
     """TAXII ``match[version]`` (``last``, ``first``, ``all`` or exact timestamps, ORed),
     judged among the versions the viewer may read, one copy per version.
 
     ``last`` is the newest version the viewer may read: a newer version it may not read
     must neither hide the object nor reveal that it exists. When several organisations
-    hold the same version, the viewer gets the first copy it may read.
+    hold the same version, the viewer gets the first copy it may read. For a peer hub, what
+    it may read is what crosses its ``boundary``: a copy or a newer version held back by the
+    peer's policy must not hide one that crosses.
     """
     other = o.alias("other")
     same_object = [
@@ -122,6 +126,8 @@ def _version_predicate(versions: Sequence[str], rule: ReadRule | None, *, one_co
     ]
     if rule is not None:
         same_object.append(visibility(rule, other))
+    if boundary is not None:
+        same_object.append(boundary_predicate(boundary, other))
     first_copy: ColumnElement[bool] = (
         ~exists().where(*same_object, other.c.version_us == o.c.version_us, other.c.pk < o.c.pk) if one_copy else true()
     )
@@ -612,7 +618,7 @@ class SqlIntelStore:
             conds.append(visibility(rule))
         if boundary is not None:
             conds.append(boundary_predicate(boundary))
-        conds.append(_version_predicate(flt.versions, rule))
+        conds.append(_version_predicate(flt.versions, rule, boundary=boundary))
         query = select(*columns).where(*conds).order_by(o.c.date_added_us).limit(limit + 1)
         with self.db.read() as conn:
             rows = conn.execute(query).all()
