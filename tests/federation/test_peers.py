@@ -302,11 +302,13 @@ def test_hello_with_this_hubs_own_id_is_refused(world: World, fed: Federation) -
 
 def test_hello_records_the_peers_hub_id_and_answers_this_ones(world: World, fed: Federation) -> None:
     peer, _, sync = add_peer(world, fed=fed)
-    assert world.hub.intel.boundary(sync).hubs == frozenset()  # type: ignore[union-attr]
+    boundary = world.hub.intel.boundary(sync)
+    assert boundary is not None and boundary.hubs == frozenset()
     assert fed.hello(sync, " hub-there ") == {"hub_id": world.hub.intel.hub_id}
     assert fed.get(peer.id).remote_hub_id == "hub-there"
     # From now on nothing that passed through that hub is sent back to it.
-    assert world.hub.intel.boundary(sync).hubs == frozenset({"hub-there"})  # type: ignore[union-attr]
+    boundary = world.hub.intel.boundary(sync)
+    assert boundary is not None and boundary.hubs == frozenset({"hub-there"})
     fed.hello(sync, "hub-renamed")
     assert fed.get(peer.id).remote_hub_id == "hub-renamed"
 
