@@ -234,7 +234,7 @@ def test_an_interval_longer_than_the_backoff_cap_is_kept_after_a_failure(
 
 
 def test_a_peer_that_always_fails_ends_the_run_failed_and_leaves_the_checkpoint(
-    world: World, fed: Federation, peer_hub: FakePeer
+    world: World, fed: Federation, clock: Clock, peer_hub: FakePeer
 ) -> None:
     peer_id = _puller(world, fed)
     first = ([_green(1)], "2025-01-01T00:00:00.000001Z")
@@ -244,6 +244,7 @@ def test_a_peer_that_always_fails_ends_the_run_failed_and_leaves_the_checkpoint(
     assert "2025-01-01T00:00:00.000001Z" in before.values()
     peer_hub.pages = [first, ([_green(2)], "2025-01-01T00:00:00.000002Z")]
     peer_hub.fail = lambda request: 500 if request.url.path.endswith("/objects/") else None
+    clock.advance(60)
     run = fed.run("partner")
     assert run.status is RunStatus.FAILED
     assert run.error == f"{OBJECTS_URL}: HTTP 500: failure 500 (gave up after 3 attempts)"
