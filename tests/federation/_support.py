@@ -48,14 +48,16 @@ class FakePeer:
     """A peer hub that speaks TAXII 2.1 and the federation routes, in memory.
 
     ``pages`` are what its collections serve, oldest first: (objects, X-TAXII-Date-Added-Last); a request
-    ``added_after`` the position of one page gets the next. It stores whatever is POSTed (``received``), answers
-    hello with ``hub_id`` (404 when None: a plain TAXII server), and ``fail(request)`` may answer a status code
-    instead of all that."""
+    ``added_after`` the position of one page gets the next. It keeps whatever objects and deletions it is sent
+    (``received``, ``deletions``), lists ``tombstones``, answers hello with ``hub_id`` (404 when None: a plain TAXII
+    server), and ``fail(request)`` may answer a status code instead of all that."""
 
     def __init__(self, hub_id: str | None = "hub-peer") -> None:
         self.hub_id = hub_id
         self.pages: list[tuple[list[Obj], str]] = []
         self.received: list[Obj] = []
+        self.tombstones: list[Obj] = []  # the deletions it lists, at positions "1:<index + 1>"
+        self.deletions: list[Obj] = []  # the deletions it was sent
         self.requests: list[httpx.Request] = []
         self.fail: Callable[[httpx.Request], int | None] = lambda request: None
         self._lock = threading.Lock()
@@ -79,8 +81,14 @@ class FakePeer:
             return httpx.Response(200, json={"hub_id": self.hub_id})
         if path.endswith("/tombstones"):
             if request.method == "POST":
-                return httpx.Response(200, json={"deleted": 0, "problems": []})
-            return httpx.Response(200, json={"tombstones": [], "more": False, "next": None})
+                items = json.loads(request.content)["tombstones"]
+                self.deletions.extend(items)
+                return httpx.Response(200, json={"deleted": len(items), "problems": []})
+            after = request.url.params.get("after")
+            start = 0 if after is None else int(after.rpartition(":")[2])
+            served = self.tombstones[start:]
+            position = f"1:{len(self.tombstones)}" if served else after
+            return httpx.Response(200, json={"tombstones": served, "more": False, "next": position})
         if path.endswith("/objects/") and request.method == "GET":
             after = request.url.params.get("added_after")
             positions = [last for _, last in self.pages]
