@@ -8,7 +8,7 @@ screenshot under ``test-artifacts/screenshots/`` and ``switch`` changes the inte
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -30,12 +30,13 @@ ARGS = [
 
 
 @contextmanager
-def live_hub(coalition: Coalition, tmp: Path) -> Iterator[LiveHub]:
+def live_hub(coalition: Coalition, tmp: Path, settings: Mapping[str, str] | None = None) -> Iterator[LiveHub]:
+    """``settings``: extra ``RIBAT_*`` environment variables for the hub."""
     if not CHROMIUM.exists():
         if os.environ.get("CI"):
             pytest.fail(f"{CHROMIUM} is missing: `make setup` installs Debian's chromium package")
         pytest.skip(f"{CHROMIUM} is missing (run `make setup` as root)")
-    with start_hub("sqlite", coalition, tmp) as hub:
+    with start_hub("sqlite", coalition, tmp, settings) as hub:
         yield hub
 
 
