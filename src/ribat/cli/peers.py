@@ -80,7 +80,7 @@ def _describe(peer: Peer) -> None:
 @peer_app.command("add")
 def add(
     name: Annotated[str, typer.Argument(help="A name for the peer (lower case, digits, '.', '_', '-').")],
-    url: Annotated[str, typer.Option(help="The peer's TAXII 2.1 API root, e.g. https://hub.example/taxii2/ribat/.")],
+    url: Annotated[str, typer.Option(help="The peer's TAXII 2.1 API root, e.g. https://hub.example/taxii2/root/.")],
     collections: Annotated[
         str,
         typer.Option(help="LOCAL=REMOTE collection pairs, comma-separated (LOCAL alone: only served to the peer)."),
@@ -210,7 +210,7 @@ def _report(run: PeerRun, name: str) -> None:
 
 def sync(
     peer: Annotated[
-        str | None, typer.Argument(help="The peer to sync (default: every peer this hub syncs with).")
+        str | None, typer.Argument(help="The peer to sync (default: every enabled peer this hub syncs with).")
     ] = None,
 ) -> None:
     """Sync with a peer hub now (or with each one); exits 1 when a run failed."""
@@ -218,7 +218,7 @@ def sync(
         if peer is not None:
             targets = [fed.get(peer)]
         else:
-            targets = [p for p in fed.list() if p.direction is not Direction.SERVE]
+            targets = [p for p in fed.list() if p.direction is not Direction.SERVE and p.enabled]
             if not targets:
                 _out.print("no peers to sync with")
                 return
