@@ -4,19 +4,21 @@ Two ``ribat serve`` processes, A (the sender) and B (the receiver), each with it
 a sharing policy (ceiling CLEAR, GREEN or AMBER; types included and excluded; whether the peer's organisation is in
 the trust circle the objects may be shared with), the default TLP of A's collection, and objects of a few types
 with random TLP markings (2.0 and 1.0, several at once, or none) and named recipients (the ``share_with``
-extension: the peer's organisation, the circle, both or nobody). Then, on fresh collections and fresh peer
-records with that policy:
+extension: the peer's organisation, the circle, both or nobody), most written by A's analyst and some by an
+analyst of the peer's organisation who has an account on A. Then, on fresh collections and fresh peer records
+with that policy:
 
 - B pulls from A (A's ``serve`` record for B holds the policy), and A pushes to B (A's ``push`` record holds it);
 - in both, B stores exactly the objects the oracle below lets cross, each once, at the level A shared it under
   (an unmarked object takes A's collection default, never B's laxer CLEAR default);
-- on B, an AMBER object that crossed is readable by B's analyst (the peer organisation, a named recipient), not by
-  an analyst of another organisation there; a reader held to TLP:CLEAR (a peer of B whose ceiling is CLEAR) sees
-  only what A shared as CLEAR.
+- on B, an AMBER object that crossed is readable by B's analyst (the peer's organisation: a named recipient or
+  the author), not by an analyst of another organisation there; a reader held to TLP:CLEAR (a peer of B whose
+  ceiling is CLEAR) sees only what A shared as CLEAR.
 
 The oracle is written from issue 7 and TLP 2.0 (docs/intel.md), independently of ``ribat.intel.boundary``:
 AMBER+STRICT and RED never cross; nothing above the ceiling crosses; the included and excluded types filter;
-AMBER crosses only to a peer whose organisation was named, directly or through a trust circle it is in.
+AMBER crosses only to a peer whose organisation wrote it or was named, directly or through a trust circle it is
+in (TLP 2.0: AMBER is for the author's organisation and the recipients it names).
 """
 
 from __future__ import annotations
@@ -68,6 +70,8 @@ EXAMPLES = 25
 # Collections of each kind and circles made with the hubs (one per example; hypothesis may replay a few more, and
 # sources are taken by default TLP), so that ``ribat`` is seldom run during the examples.
 POOL = EXAMPLES + 10
+PEER_ANALYST = "analyst-b@a.example"  # an analyst of the peer's organisation with an account on A
+WRITE = ("org:cert-b",)  # who may write A's source collections besides their owner
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,7 @@ class Spec:
     type: str
     markings: tuple[str, ...]
     share: tuple[str, ...]  # "org" (the peer's organisation), "circle"
+    by_peer: bool = False  # written on A by an analyst of the peer's organisation (cert-b has members there)
 
 
 @dataclass(frozen=True)
@@ -117,6 +122,7 @@ examples = st.builds(
             type=st.sampled_from(TYPES),
             markings=st.lists(st.sampled_from(sorted(MARKINGS)), max_size=2, unique=True).map(tuple),
             share=st.sampled_from([(), ("org",), ("circle",), ("org", "circle")]),
+            by_peer=st.sampled_from([False, False, False, True]),
         ),
         min_size=3,
         max_size=8,
@@ -141,7 +147,7 @@ def crosses(policy: Policy, spec: Spec, default: str) -> bool:
     if spec.type in policy.exclude:
         return False
     if level == LEVEL["amber"]:
-        return "org" in spec.share or ("circle" in spec.share and policy.in_circle)
+        return spec.by_peer or "org" in spec.share or ("circle" in spec.share and policy.in_circle)
     return True
 
 
@@ -176,10 +182,11 @@ def stix(spec: Spec, n: int, circle: str) -> dict[str, Any]:
 class Stock:
     """Fresh collections and circles for each example: made with the hub, and more through ``ribat`` on demand."""
 
-    def __init__(self, hub: LiveHub, owner: str, read: tuple[str, ...] = ()) -> None:
+    def __init__(self, hub: LiveHub, owner: str, read: tuple[str, ...] = (), write: tuple[str, ...] = ()) -> None:
         self.hub = hub
         self.owner = owner
         self.read = read
+        self.write = write
         self.free: dict[str, list[str]] = {}
         for alias in hub.collections:
             kind = alias.rsplit("-", 1)[0]
@@ -195,6 +202,8 @@ class Stock:
         args = ["collection", "create", alias, "--alias", alias, "--default-tlp", default, "--owner", self.owner]
         for spec in self.read:
             args += ["--read", spec]
+        for spec in self.write:
+            args += ["--write", spec]
         self.hub.collections[alias] = self.hub.cli(*args).stdout.splitlines()[-1].strip()
         return alias
 
@@ -228,10 +237,10 @@ def pair(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
     )
     sender = Coalition(
         orgs=orgs,
-        users=(User("analyst@a.example", "cert-a"),),
+        users=(User("analyst@a.example", "cert-a"), User(PEER_ANALYST, "cert-b")),
         circles={f"ring{k}": ("cert-a",) for k in range(POOL)},
         collections=tuple(
-            CollectionSpec(f"src-{d}-{k}", f"Source {d} {k}", default_tlp=d, owner="cert-a")
+            CollectionSpec(f"src-{d}-{k}", f"Source {d} {k}", default_tlp=d, owner="cert-a", write=WRITE)
             for d in CEILINGS
             for k in range(POOL // 2)
         ),
@@ -258,7 +267,7 @@ def pair(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
             yield Pair(
                 Node("a", hub_a, identities),
                 Node("b", hub_b, identities),
-                Stock(hub_a, "cert-a"),
+                Stock(hub_a, "cert-a", write=WRITE),
                 Stock(hub_b, "cert-b", ("community",)),
                 engine,
                 itertools.count(),
@@ -285,6 +294,9 @@ AMBER_TO_A_CIRCLE_MEMBER = Example(
         Spec("malware", ("clear", "amber+strict"), ()),
         Spec("indicator", ("tlp1-white",), ()),
         Spec("indicator", ("clear",), ()),
+        Spec("malware", ("amber",), (), by_peer=True),  # AMBER of the peer's own organisation
+        Spec("indicator", (), (), by_peer=True),
+        Spec("indicator", ("amber+strict",), (), by_peer=True),  # never, even to its author's organisation
     ),
 )
 # An AMBER ceiling, a peer outside the circle, and a policy that filters types.
@@ -355,8 +367,11 @@ def test_objects_cross_exactly_as_the_policy_says(pair: Pair, drawn: Example) ->
     pushed_into = pair.b_stock.collection("pushed", "clear")
 
     objects = [stix(spec, i, circle) for i, spec in enumerate(drawn.objects)]
-    with a.analyst() as client:
-        post_objects(client, a.hub.collection_url(source), objects)
+    for by_peer, email in ((False, "analyst@a.example"), (True, PEER_ANALYST)):
+        batch = [o for o, s in zip(objects, drawn.objects, strict=True) if s.by_peer is by_peer]
+        if batch:
+            with a.hub.http(email) as client:
+                post_objects(client, a.hub.collection_url(source), batch)
     level = {o["id"]: level_of(s, drawn.default) for o, s in zip(objects, drawn.objects, strict=True)}
     expected = {o["id"] for o, s in zip(objects, drawn.objects, strict=True) if crosses(policy, s, drawn.default)}
     amber = {oid for oid in expected if level[oid] == LEVEL["amber"]}
