@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.servers import TAXII21, _Process, _ribat_argv, _wait_ready, free_port
+from bench.servers import _Process, _ribat_argv, _wait_ready, free_port
 from bench.stixgen import DEFAULT_SEED, indicator
 
 GREEN = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"
