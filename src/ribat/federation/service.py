@@ -494,27 +494,21 @@ class Federation:
                 if not pair.remote_id:
                     continue
                 # TAXII 2.1 has no deletions: they travel only between Ribat hubs (those that answer hello).
+                link = _Link(peer, pair, client, principal, tally, stop)
                 if peer.direction.pulls:
-                    self._pull_objects(peer, pair, client, principal, tally, stop)
+                    self._pull_objects(link)
                     if remote_hub is not None:
-                        self._pull_tombstones(peer, pair, client, principal, tally, stop)
+                        self._pull_tombstones(link)
                 if peer.direction.pushes:
-                    self._push_objects(peer, pair, client, principal, tally, stop)
+                    self._push_objects(link)
                     if remote_hub is not None:
-                        self._push_tombstones(peer, pair, client, principal, tally, stop)
+                        self._push_tombstones(link)
 
     def _keep_lease(self, peer: Peer) -> None:
         self.store.renew(peer.id, self.now() + self.lease_us)
 
-    def _pull_objects(
-        self,
-        peer: Peer,
-        pair: PeerPair,
-        client: PeerClient,
-        principal: Principal,
-        tally: _Tally,
-        stop: threading.Event | None,
-    ) -> None:
+    def _pull_objects(self, link: _Link) -> None:
+        peer, pair, client, principal, tally = link.peer, link.pair, link.client, link.principal, link.tally
         cursor = self.store.cursor(peer.id, pair, Stream.PULL_OBJECTS)
         where = f"pull {pair.remote_id}"
 
@@ -538,7 +532,7 @@ class Federation:
                     raise PeerError(
                         client.api_root, "the peer says more objects follow but the page moved no checkpoint"
                     )
-                stopping = stop is not None and stop.is_set()
+                stopping = link.stopped
                 coming = ahead.submit(fetch, position) if page.more and not stopping else None
                 if page.objects:
                     status = self.intel.ingest(principal, pair.local_id, {"objects": page.objects})
@@ -548,17 +542,10 @@ class Federation:
                     cursor = position
                 self._keep_lease(peer)
 
-    def _pull_tombstones(
-        self,
-        peer: Peer,
-        pair: PeerPair,
-        client: PeerClient,
-        principal: Principal,
-        tally: _Tally,
-        stop: threading.Event | None,
-    ) -> None:
+    def _pull_tombstones(self, link: _Link) -> None:
+        peer, pair, client, principal, tally = link.peer, link.pair, link.client, link.principal, link.tally
         cursor = self.store.cursor(peer.id, pair, Stream.PULL_TOMBSTONES)
-        while not (stop is not None and stop.is_set()):
+        while not link.stopped:
             page = client.tombstones(pair.remote_id, after=cursor, limit=self.page_size)
             if page.items:
                 deleted, problems = self.intel.receive_tombstones(principal, pair.local_id, page.items)
@@ -574,15 +561,8 @@ class Federation:
             if not page.more:
                 return
 
-    def _push_objects(
-        self,
-        peer: Peer,
-        pair: PeerPair,
-        client: PeerClient,
-        principal: Principal,
-        tally: _Tally,
-        stop: threading.Event | None,
-    ) -> None:
+    def _push_objects(self, link: _Link) -> None:
+        peer, pair, client, principal, tally = link.peer, link.pair, link.client, link.principal, link.tally
         saved = self.store.cursor(peer.id, pair, Stream.PUSH_OBJECTS)
         cursor = int(saved) if saved else None
         where = f"push {pair.remote_id}"
@@ -598,7 +578,7 @@ class Federation:
             coming: Future[Page] | None = ahead.submit(read, cursor)
             while coming is not None:
                 page = coming.result()
-                stopping = stop is not None and stop.is_set()
+                stopping = link.stopped
                 coming = ahead.submit(read, page.position_us) if page.more and not stopping else None
                 if page.bodies:
                     tally.count(client.add_objects(pair.remote_id, page.bodies), pushed=True, where=where)
@@ -607,18 +587,11 @@ class Federation:
                     cursor = page.position_us
                 self._keep_lease(peer)
 
-    def _push_tombstones(
-        self,
-        peer: Peer,
-        pair: PeerPair,
-        client: PeerClient,
-        principal: Principal,
-        tally: _Tally,
-        stop: threading.Event | None,
-    ) -> None:
+    def _push_tombstones(self, link: _Link) -> None:
+        peer, pair, client, principal, tally = link.peer, link.pair, link.client, link.principal, link.tally
         saved = self.store.cursor(peer.id, pair, Stream.PUSH_TOMBSTONES)
         after = parse_position(saved) if saved else None
-        while not (stop is not None and stop.is_set()):
+        while not link.stopped:
             items, position, more = self.intel.tombstones(principal, pair.local_id, after=after, limit=self.page_size)
             if items:
                 answer = client.send_tombstones(pair.remote_id, items)
@@ -631,6 +604,22 @@ class Federation:
             self._keep_lease(peer)
             if not more:
                 return
+
+
+@dataclass(frozen=True)
+class _Link:
+    """One collection pair of a run: what each of its four streams works with."""
+
+    peer: Peer
+    pair: PeerPair
+    client: PeerClient
+    principal: Principal
+    tally: _Tally
+    stop: threading.Event | None
+
+    @property
+    def stopped(self) -> bool:
+        return self.stop is not None and self.stop.is_set()
 
 
 class _Ahead:

@@ -72,7 +72,7 @@ stix_objects = Table(
     # the hubs it passed through (``,a,b,``), and the peer that sent it; all NULL for a version first stored here.
     Column("origin_hub", String(64), nullable=True),
     Column("hops", Text, nullable=True),
-    Column("via_peer_id", String(36), nullable=True),
+    Column("via_peer_id", String(64), nullable=True),
     # A tombstone other hubs should apply: the deletion was made where the version originated, or came from there.
     Column("tombstone_shared", Boolean, nullable=False, default=False),
     UniqueConstraint("collection_id", "date_added_us", name="uq_stix_objects_date_added"),

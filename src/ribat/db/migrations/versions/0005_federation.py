@@ -20,7 +20,7 @@ def upgrade() -> None:
     with op.batch_alter_table("stix_objects") as batch:
         batch.add_column(sa.Column("origin_hub", sa.String(length=64), nullable=True))
         batch.add_column(sa.Column("hops", sa.Text(), nullable=True))
-        batch.add_column(sa.Column("via_peer_id", sa.String(length=36), nullable=True))
+        batch.add_column(sa.Column("via_peer_id", sa.String(length=64), nullable=True))
         batch.add_column(sa.Column("tombstone_shared", sa.Boolean(), nullable=False, server_default=sa.false()))
     op.create_index("ix_stix_objects_deleted", "stix_objects", ["collection_id", "deleted_us"])
     op.create_table(
