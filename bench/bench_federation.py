@@ -47,8 +47,7 @@ from bench.stixgen import DEFAULT_SEED, indicator
 
 GREEN = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-SECTION_START = "<!-- bench:federation:start -->"
-SECTION_END = "<!-- bench:federation:end -->"
+SECTION = "## Federation"
 
 
 def green(i: int, seed: int) -> dict[str, Any]:
@@ -322,7 +321,7 @@ def main() -> None:
         table = render(results)
         print(table)
         if args.out is not None:
-            replace_section(args.out, table)
+            replace_section(args.out, table, engine)
     finally:
         for made in hubs:
             made.close()
@@ -362,15 +361,19 @@ def render(r: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def replace_section(path: Path, table: str) -> None:
+def replace_section(path: Path, table: str, engine: str) -> None:
+    """Put ``table`` in the federation section of ``path``, in place of the last run's table on the same engine."""
+    start, end = f"<!-- bench:federation:{engine}:start -->", f"<!-- bench:federation:{engine}:end -->"
     text = path.read_text()
-    block = f"{SECTION_START}\n{table}{SECTION_END}"
-    if SECTION_START in text:
-        head, _, rest = text.partition(SECTION_START)
-        _, _, tail = rest.partition(SECTION_END)
+    block = f"{start}\n{table}{end}"
+    if start in text:
+        head, _, rest = text.partition(start)
+        _, _, tail = rest.partition(end)
         text = head + block + tail
+    elif SECTION in text:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
     else:
-        text = text.rstrip("\n") + "\n\n## Federation\n\n" + block + "\n"
+        text = text.rstrip("\n") + f"\n\n{SECTION}\n\n" + block + "\n"
     path.write_text(text)
 
 
