@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.bench_correlation
 	$(BIN)/python -m bench.bench_exports
 	$(BIN)/python -m bench.bench_hunt
+	$(BIN)/python -m bench.bench_federation
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -91,3 +91,36 @@ def test_hunt_benchmark_runs_at_a_small_size_and_agrees_with_the_oracle(tmp_path
     assert "per-indicator counts equal: yes" in done.stdout
     assert "Hits identical to the local run: yes" in done.stdout
     assert "| stix2-matcher 3.0 |" in done.stdout and "| Zeek JSON |" in done.stdout
+
+
+@pytest.mark.slow
+def test_federation_benchmark_runs_at_a_small_size_and_updates_its_section(tmp_path: Path) -> None:
+    results_md = tmp_path / "RESULTS.md"
+    results_md.write_text("# Results\n\nHand-written method.\n")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.bench_federation",
+            "--objects",
+            "2000",
+            "--held",
+            "5000",
+            "--increment",
+            "200",
+            "--runs",
+            "1",
+            "--out",
+            str(results_md),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    text = results_md.read_text()
+    assert text.startswith("# Results\n\nHand-written method.\n")
+    assert "<!-- bench:federation:SQLite:start -->" in text and "| B pulls from A |" in text
+    assert "pull 2,000 in" in done.stdout and "push 2,000 in" in done.stdout and "increment 1: 200 in" in done.stdout
