@@ -157,3 +157,24 @@ def test_a_peer_that_is_this_hub_fails_the_run(world: World, fed: Federation, pe
     assert run.status is RunStatus.FAILED and run.error == f"{PEER_ROOT}: the peer is this hub itself"
     assert fed.get(peer_id).remote_hub_id is None
     assert peer_hub.calls("/objects/") == []
+
+
+def test_a_push_keeps_each_envelope_within_what_the_peer_accepts(
+    world: World, fed: Federation, peer_hub: FakePeer
+) -> None:
+    _peer(world, fed, "push")
+    alice = world.principal("alice@a.example")
+    small = [_green(n) for n in range(1, 6)]
+    huge = dict(_green(6), description="x" * 5000)
+    assert world.hub.intel.ingest(alice, "shared", {"objects": [*small[:3], huge, *small[3:]]}).failure_count == 0
+    peer_hub.max_content_length = 3000
+    run = fed.run("partner")
+    posts = [r for r in peer_hub.calls("/objects/") if r.method == "POST"]
+    assert len(posts) >= 2 and all(len(r.content) <= 3000 for r in posts)
+    assert [o["id"] for o in peer_hub.received] == [o["id"] for o in small]
+    assert (run.status, run.pushed, run.rejected) == (RunStatus.PARTIAL, 5, 1)
+    (problem,) = run.problems
+    assert problem.startswith(f"push remote: {huge['id']}: ")
+    assert problem.endswith(" bytes, more than the peer accepts in one request (3,000 bytes)")
+    # Refusals are final: the checkpoint moved past it, and the next run sends nothing.
+    assert fed.run("partner").pushed == 0

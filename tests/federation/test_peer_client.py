@@ -5,6 +5,7 @@ No test waits: the client's ``sleep`` records the waits it asks for."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -258,3 +259,23 @@ def test_sent_tombstones_must_be_answered_with_a_count(client: Any) -> None:
     c, script = client(ok({"problems": []}), ok({"deleted": 2, "problems": ["x"]}))
     assert c.send_tombstones("remote", [{"id": "x"}]) == {"deleted": 2, "problems": ["x"]}
     assert len(script.requests) == 2
+
+
+def test_envelopes_stay_within_the_limit_in_order_and_set_aside_what_cannot_fit() -> None:
+    from ribat.federation.client import envelope, envelopes
+
+    texts = [json.dumps({"id": f"x--{n}", "pad": "p" * (n * 10)}) for n in range(12)]
+    assert envelopes(texts, None) == ([texts], [])
+    assert envelopes([], 100) == ([], [])
+    limit = 120
+    groups, too_large = envelopes(texts, limit)
+    assert all(len(envelope(g)) <= limit for g in groups)
+    assert [t for g in groups for t in g] + too_large == texts
+    assert too_large == [t for t in texts if len(envelope([t])) > limit]
+    # Each envelope is as full as the order allows: the next object would not have fitted.
+    kept = [t for t in texts if t not in too_large]
+    flat = [t for g in groups for t in g]
+    assert flat == kept
+    assert len(groups) > 2 and too_large
+    for first, second in itertools.pairwise(groups):
+        assert len(envelope([*first, second[0]])) > limit

@@ -20,7 +20,7 @@ import orjson
 
 from ribat import __version__
 
-__all__ = ["ObjectsPage", "PeerClient", "PeerError", "TombstonesPage"]
+__all__ = ["ObjectsPage", "PeerClient", "PeerError", "TombstonesPage", "envelope", "envelopes"]
 
 TAXII = "application/taxii+json;version=2.1"
 _RETRY = frozenset({429, 500, 502, 503, 504})
@@ -90,6 +90,7 @@ class PeerClient:
             follow_redirects=False,
         )
         self.hub_id = hub_id
+        self._max_content_length: tuple[int | None] | None = None
         self.retries = retries
         self.backoff = backoff
         self.max_wait = max_wait
@@ -121,6 +122,24 @@ class PeerClient:
         except _Missing:
             return None
 
+    def max_content_length(self) -> int | None:
+        """The largest request body the peer accepts, from its API root resource (asked once); None when it does
+        not say."""
+        if self._max_content_length is None:
+
+            def shape(data: Any) -> int | None:
+                if not isinstance(data, Mapping):
+                    raise _Garbage("the API root resource is not a JSON object")
+                value = data.get("max_content_length")
+                return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+            try:
+                found = self._request("GET", self.api_root, shape, headers={"Accept": TAXII}, missing_ok=True)
+            except _Missing:
+                found = None
+            self._max_content_length = (found,)
+        return self._max_content_length[0]
+
     def objects(self, collection_id: str, *, added_after: str | None, limit: int) -> ObjectsPage:
         """One page of every version added after ``added_after``, oldest first."""
         params = {"limit": str(limit), "match[version]": "all"}
@@ -147,7 +166,7 @@ class PeerClient:
     def add_objects(self, collection_id: str, objects: Sequence[str], *, poll: int = 20) -> dict[str, Any]:
         """POST an envelope (objects as JSON text) and wait for its status to complete; the final status."""
         url = f"{self.api_root}collections/{collection_id}/objects/"
-        body = b'{"objects":[' + ",".join(objects).encode() + b"]}"
+        body = envelope(objects)
         status = self._request(
             "POST", url, _status_shape, content=body, headers={"Content-Type": TAXII, "Accept": TAXII}
         )
@@ -224,6 +243,39 @@ class PeerClient:
                 raise PeerError(url, f"{problem} (gave up after {tries})")
             self.sleep(min(self.backoff * 2**attempt if wait is None else wait, self.max_wait))
             attempt += 1
+
+
+_OVERHEAD = len(b'{"objects":[]}')
+
+
+def envelope(objects: Sequence[str]) -> bytes:
+    """A TAXII envelope of objects given as JSON text."""
+    return b'{"objects":[' + ",".join(objects).encode() + b"]}"
+
+
+def envelopes(objects: Sequence[str], limit: int | None) -> tuple[list[list[str]], list[str]]:
+    """``objects`` (JSON text) in order, grouped into envelopes of at most ``limit`` bytes each; and those too large
+    to fit in any envelope on their own."""
+    if limit is None:
+        return ([list(objects)] if objects else []), []
+    groups: list[list[str]] = []
+    current: list[str] = []
+    size = _OVERHEAD
+    too_large: list[str] = []
+    for text in objects:
+        n = len(text.encode())
+        if _OVERHEAD + n > limit:
+            too_large.append(text)
+            continue
+        added = n + (1 if current else 0)
+        if current and size + added > limit:
+            groups.append(current)
+            current, size, added = [], _OVERHEAD, n
+        current.append(text)
+        size += added
+    if current:
+        groups.append(current)
+    return groups, too_large
 
 
 def _status_shape(data: Any) -> dict[str, Any]:

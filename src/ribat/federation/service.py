@@ -30,11 +30,12 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
+import orjson
 
 from ribat.accounts import Accounts, NewApiKey, Principal, Role
 from ribat.clock import Clock, NewId, new_uuid, now_us, parse_timestamp_us
 from ribat.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
-from ribat.federation.client import ObjectsPage, PeerClient, PeerError
+from ribat.federation.client import ObjectsPage, PeerClient, PeerError, envelopes
 from ribat.federation.store import PeerStore
 from ribat.federation.types import Direction, Peer, PeerPair, PeerRun, PeerStatus, RunStatus, Stream
 from ribat.intel import Grant, Intel, ObjectFilter, Page, Status, Tlp
@@ -580,8 +581,16 @@ class Federation:
                 page = coming.result()
                 stopping = link.stopped
                 coming = ahead.submit(read, page.position_us) if page.more and not stopping else None
-                if page.bodies:
-                    tally.count(client.add_objects(pair.remote_id, page.bodies), pushed=True, where=where)
+                # Envelopes within what the peer says it accepts; an object too large for any is refused here.
+                groups, too_large = envelopes(page.bodies, client.max_content_length())
+                for group in groups:
+                    tally.count(client.add_objects(pair.remote_id, group), pushed=True, where=where)
+                for text in too_large:
+                    tally.rejected += 1
+                    tally.note(
+                        f"{where}: {_id_of(text)}: {len(text.encode()):,} bytes, more than the peer accepts in one "
+                        f"request ({client.max_content_length():,} bytes)"
+                    )
                 if page.position_us is not None and page.position_us != cursor:
                     self.store.save_cursor(peer.id, pair, Stream.PUSH_OBJECTS, str(page.position_us), self.now())
                     cursor = page.position_us
@@ -637,6 +646,14 @@ class _Ahead:
 
     def __exit__(self, *exc: object) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _id_of(text: str) -> str:
+    try:
+        found = orjson.loads(text).get("id")
+    except (orjson.JSONDecodeError, AttributeError):
+        return "an object"
+    return found if isinstance(found, str) else "an object"
 
 
 def format_position(position: tuple[int, int]) -> str:
