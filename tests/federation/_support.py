@@ -50,8 +50,8 @@ class FakePeer:
     ``pages`` are what its collections serve, oldest first: (objects, X-TAXII-Date-Added-Last); a request
     ``added_after`` the position of one page gets the next. It keeps whatever objects and deletions it is sent
     (``received``, ``deletions``), lists ``tombstones``, answers hello with ``hub_id`` (404 when None: a plain TAXII
-    server), states ``max_content_length`` in its API root resource (which answers 404 while it is None), and
-    ``fail(request)`` may answer a status code instead of all that."""
+    server) and with ``max_content_length`` when it is set, and ``fail(request)`` may answer a status code instead
+    of all that."""
 
     def __init__(self, hub_id: str | None = "hub-peer") -> None:
         self.hub_id = hub_id
@@ -77,12 +77,13 @@ class FakePeer:
 
     def _answer(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
-        if path == "/taxii2/root/" and request.method == "GET" and self.max_content_length is not None:
-            return httpx.Response(200, json={"title": "peer", "max_content_length": self.max_content_length})
         if path.endswith("/federation/hello"):
             if self.hub_id is None:
                 return httpx.Response(404, json={"title": "not found"})
-            return httpx.Response(200, json={"hub_id": self.hub_id})
+            hello: dict[str, Any] = {"hub_id": self.hub_id}
+            if self.max_content_length is not None:
+                hello["max_content_length"] = self.max_content_length
+            return httpx.Response(200, json=hello)
         if path.endswith("/tombstones"):
             if request.method == "POST":
                 items = json.loads(request.content)["tombstones"]

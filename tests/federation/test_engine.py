@@ -178,3 +178,20 @@ def test_a_push_keeps_each_envelope_within_what_the_peer_accepts(
     assert problem.endswith(" bytes, more than the peer accepts in one request (3,000 bytes)")
     # Refusals are final: the checkpoint moved past it, and the next run sends nothing.
     assert fed.run("partner").pushed == 0
+
+
+def test_a_peer_that_refuses_an_envelope_as_too_large_gets_it_in_halves(
+    world: World, fed: Federation, peer_hub: FakePeer
+) -> None:
+    _peer(world, fed, "push")
+    alice = world.principal("alice@a.example")
+    small = [_green(n) for n in range(1, 6)]
+    huge = dict(_green(6), description="x" * 5000)
+    assert world.hub.intel.ingest(alice, "shared", {"objects": [*small[:3], huge, *small[3:]]}).failure_count == 0
+    # A peer that does not say its limit, and answers 413 to a body above it.
+    peer_hub.fail = lambda r: 413 if r.method == "POST" and len(r.content) > 3000 else None
+    run = fed.run("partner")
+    assert [o["id"] for o in peer_hub.received] == [o["id"] for o in small]
+    assert (run.status, run.pushed, run.rejected) == (RunStatus.PARTIAL, 5, 1)
+    assert run.problems == (f"push remote: {huge['id']}: refused by the peer as too large (HTTP 413)",)
+    assert fed.run("partner").pushed == 0

@@ -90,7 +90,8 @@ class PeerClient:
             follow_redirects=False,
         )
         self.hub_id = hub_id
-        self._max_content_length: tuple[int | None] | None = None
+        # The largest request body the peer accepts, when its hello says (a Ribat hub's does).
+        self.max_content_length: int | None = None
         self.retries = retries
         self.backoff = backoff
         self.max_wait = max_wait
@@ -114,6 +115,9 @@ class PeerClient:
             hub = data.get("hub_id") if isinstance(data, Mapping) else None
             if not isinstance(hub, str) or not hub or "," in hub or len(hub) > 64:
                 raise _Garbage("the answer has no hub_id")
+            limit = data.get("max_content_length")
+            if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0:
+                self.max_content_length = limit
             return hub
 
         url = f"{self.base}/api/v1/federation/hello"
@@ -121,24 +125,6 @@ class PeerClient:
             return self._request("POST", url, shape, json={"hub_id": self.hub_id}, missing_ok=True)
         except _Missing:
             return None
-
-    def max_content_length(self) -> int | None:
-        """The largest request body the peer accepts, from its API root resource (asked once); None when it does
-        not say."""
-        if self._max_content_length is None:
-
-            def shape(data: Any) -> int | None:
-                if not isinstance(data, Mapping):
-                    raise _Garbage("the API root resource is not a JSON object")
-                value = data.get("max_content_length")
-                return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
-
-            try:
-                found = self._request("GET", self.api_root, shape, headers={"Accept": TAXII}, missing_ok=True)
-            except _Missing:
-                found = None
-            self._max_content_length = (found,)
-        return self._max_content_length[0]
 
     def objects(self, collection_id: str, *, added_after: str | None, limit: int) -> ObjectsPage:
         """One page of every version added after ``added_after``, oldest first."""

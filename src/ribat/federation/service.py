@@ -581,20 +581,38 @@ class Federation:
                 page = coming.result()
                 stopping = link.stopped
                 coming = ahead.submit(read, page.position_us) if page.more and not stopping else None
-                # Envelopes within what the peer says it accepts; an object too large for any is refused here.
-                groups, too_large = envelopes(page.bodies, client.max_content_length())
+                # Envelopes within what the peer said it accepts; an object too large for any is refused here.
+                limit = client.max_content_length
+                groups, too_large = envelopes(page.bodies, limit)
                 for group in groups:
-                    tally.count(client.add_objects(pair.remote_id, group), pushed=True, where=where)
+                    self._send(link, group)
                 for text in too_large:
                     tally.rejected += 1
                     tally.note(
                         f"{where}: {_id_of(text)}: {len(text.encode()):,} bytes, more than the peer accepts in one "
-                        f"request ({client.max_content_length():,} bytes)"
+                        f"request ({limit or 0:,} bytes)"
                     )
                 if page.position_us is not None and page.position_us != cursor:
                     self.store.save_cursor(peer.id, pair, Stream.PUSH_OBJECTS, str(page.position_us), self.now())
                     cursor = page.position_us
                 self._keep_lease(peer)
+
+    def _send(self, link: _Link, group: Sequence[str]) -> None:
+        """POST one envelope; one the peer refuses as too large (413, from a peer that did not say its limit) is
+        sent again in halves, down to a single object, which is then counted as refused."""
+        where = f"push {link.pair.remote_id}"
+        try:
+            link.tally.count(link.client.add_objects(link.pair.remote_id, group), pushed=True, where=where)
+        except PeerError as exc:
+            if exc.status != 413:
+                raise
+            if len(group) == 1:
+                link.tally.rejected += 1
+                link.tally.note(f"{where}: {_id_of(group[0])}: refused by the peer as too large (HTTP 413)")
+                return
+            half = len(group) // 2
+            self._send(link, group[:half])
+            self._send(link, group[half:])
 
     def _push_tombstones(self, link: _Link) -> None:
         peer, pair, client, principal, tally = link.peer, link.pair, link.client, link.principal, link.tally

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from fastapi import Request
+from starlette.requests import ClientDisconnect
 
 from ribat.errors import TooLargeError
+from ribat.web.errors import HttpProblem
 
 __all__ = ["read_body"]
 
@@ -17,9 +19,14 @@ async def read_body(request: Request, limit: int) -> bytes:
         raise TooLargeError(int(declared), limit)
     chunks = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise TooLargeError(size, limit)
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise TooLargeError(size, limit)
+            chunks.append(chunk)
+    except ClientDisconnect:
+        # The client went away mid-upload (a peer hub killed while pushing, say): nothing to store, nobody to
+        # answer, and no fault of the server's.
+        raise HttpProblem(400, "Client disconnected", "the client closed the connection during its upload") from None
     return b"".join(chunks)

@@ -236,8 +236,10 @@ class Hello(BaseModel):
 
 @router.post("/federation/hello")
 def hello(request: Request, body: Hello, principal: Caller) -> JSONResponse:
-    """A peer hub's sync account says which hub it is; the answer is this hub's id."""
-    return JSONResponse(federation_of(request).hello(principal, body.hub_id))
+    """A peer hub's sync account says which hub it is; the answer is this hub's id and the largest request body it
+    accepts (``max_content_length``, as in its TAXII API root resource)."""
+    answer = federation_of(request).hello(principal, body.hub_id)
+    return JSONResponse({**answer, "max_content_length": _hub(request).settings.max_envelope_bytes})
 
 
 @router.get("/federation/collections/{collection_id}/tombstones")
