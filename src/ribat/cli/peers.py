@@ -16,7 +16,7 @@ from rich.table import Table
 from ribat.clock import format_us
 from ribat.config import Settings
 from ribat.errors import RibatError
-from ribat.federation import Direction, Federation, Peer, PeerRun, PeerStatus, RunStatus
+from ribat.federation import Direction, Federation, Peer, PeerRun, PeerStatus, RunStatus, parse_pairs
 from ribat.hub import Hub
 
 __all__ = ["peer_app", "register"]
@@ -43,16 +43,6 @@ def _federation() -> Iterator[Federation]:
         raise typer.Exit(1) from None
     finally:
         hub.close()
-
-
-def _pairs(spec: str) -> list[tuple[str, str]]:
-    """``local=remote,other`` → ``[("local", "remote"), ("other", "")]``."""
-    pairs = []
-    for part in spec.split(","):
-        if part.strip():
-            local, _, remote = part.partition("=")
-            pairs.append((local.strip(), remote.strip()))
-    return pairs
 
 
 def _names(spec: str | None) -> list[str]:
@@ -102,7 +92,7 @@ def add(
             name,
             url,
             direction=direction,
-            pairs=_pairs(collections),
+            pairs=parse_pairs([collections]),
             org=org,
             key=key,
             circles=_names(circles),
@@ -136,7 +126,7 @@ def change(
             url=url,
             key=key,
             direction=direction,
-            pairs=None if collections is None else _pairs(collections),
+            pairs=None if collections is None else parse_pairs([collections]),
             max_tlp=max_tlp,
             include_types=None if include_types is None else _names(include_types),
             exclude_types=None if exclude_types is None else _names(exclude_types),

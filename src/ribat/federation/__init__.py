@@ -7,7 +7,7 @@ docs/federation.md.
 
 from ribat.federation.client import PeerClient, PeerError
 from ribat.federation.runner import PeerScheduler, background_sync
-from ribat.federation.service import Federation, PeerBoundaries, boundary_of
+from ribat.federation.service import Federation, PeerBoundaries, boundary_of, parse_pairs
 from ribat.federation.types import Direction, Peer, PeerPair, PeerRun, PeerStatus, RunStatus, Stream
 
 __all__ = [
@@ -25,4 +25,5 @@ __all__ = [
     "Stream",
     "background_sync",
     "boundary_of",
+    "parse_pairs",
 ]

@@ -140,6 +140,8 @@ class SqlPeerStore:
                 created_us=row.created_us,
                 pairs=tuple(pairs.get(row.id, ())),
                 has_key=row.key_cipher is not None,
+                lease_runner=row.lease_runner,
+                lease_until_us=row.lease_until_us,
             )
             for row in rows
         ]

@@ -19,11 +19,11 @@ import httpx
 import orjson
 
 from ribat import __version__
+from ribat.feeds.fetch import RETRY_STATUSES, excerpt
 
 __all__ = ["ObjectsPage", "PeerClient", "PeerError", "TombstonesPage", "envelope", "envelopes"]
 
 TAXII = "application/taxii+json;version=2.1"
-_RETRY = frozenset({429, 500, 502, 503, 504})
 
 
 class PeerError(Exception):
@@ -216,14 +216,15 @@ class PeerClient:
                         data = orjson.loads(response.content) if response.content else {}
                         return shape(data, response.headers) if with_headers else shape(data)
                     except (orjson.JSONDecodeError, _Garbage) as exc:
-                        problem = f"HTTP {status} with a body that is not a TAXII answer ({exc}){_excerpt(response)}"
+                        body = excerpt(response.content)
+                        problem = f"HTTP {status} with a body that is not a TAXII answer ({exc}){body}"
                 elif status in (404, 405) and missing_ok:
                     raise _Missing
-                elif status in _RETRY:
-                    problem = f"HTTP {status}{_excerpt(response)}"
+                elif status in RETRY_STATUSES:
+                    problem = f"HTTP {status}{excerpt(response.content)}"
                     wait = _retry_after(response.headers.get("retry-after"))
                 else:
-                    raise PeerError(url, f"HTTP {status}{_excerpt(response)}", status)
+                    raise PeerError(url, f"HTTP {status}{excerpt(response.content)}", status)
             if attempt >= self.retries:
                 tries = f"{attempt + 1} attempt{'s' if attempt else ''}"
                 raise PeerError(url, f"{problem} (gave up after {tries})")
@@ -274,8 +275,3 @@ def _retry_after(value: str | None) -> float | None:
     if value and value.strip().isdigit():
         return float(value.strip())
     return None
-
-
-def _excerpt(response: httpx.Response, limit: int = 200) -> str:
-    text = " ".join(response.content[:limit].decode("utf-8", "replace").split())
-    return f": {text}{'…' if len(response.content) > limit else ''}" if text else ""

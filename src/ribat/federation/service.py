@@ -314,15 +314,14 @@ class Federation:
         for peer in peers:
             run = last.get(peer.id)
             done = success.get(peer.id)
-            holder, until = self.store.lease_holder(peer.id)
             found.append(
                 PeerStatus(
                     peer=peer,
                     last_run=run,
                     last_success_us=done,
                     lag_seconds=None if done is None else max(0.0, (now - done) / SECOND_US),
-                    last_error=next((r.error for r in [run] if r is not None and r.error), None),
-                    running=holder is not None and until is not None and until > now and not _dead_here(holder),
+                    last_error=None if run is None else run.error,
+                    running=peer.leased(now) and not _dead_here(peer.lease_runner or ""),
                 )
             )
         return found
@@ -409,9 +408,8 @@ class Federation:
     def _break_dead_leases(self) -> None:
         now = self.now()
         for peer in self.store.list_peers():
-            holder, until = self.store.lease_holder(peer.id)
-            if holder is not None and until is not None and until > now and _dead_here(holder):
-                self.store.break_lease(peer.id, holder)
+            if peer.leased(now) and peer.lease_runner is not None and _dead_here(peer.lease_runner):
+                self.store.break_lease(peer.id, peer.lease_runner)
 
     def _run_claimed(self, peer_id: str, trigger: str, stop: threading.Event | None) -> PeerRun:
         peer = self.get(peer_id)
@@ -672,6 +670,19 @@ def _id_of(text: str) -> str:
     except (orjson.JSONDecodeError, AttributeError):
         return "an object"
     return found if isinstance(found, str) else "an object"
+
+
+def parse_pairs(specs: Iterable[str]) -> list[tuple[str, str]]:
+    """Collection pairs as operators write them: ``LOCAL=REMOTE`` (or ``LOCAL`` alone, served only), several per
+    item when comma-separated: ``["a=x, b", "c=y"]`` → ``[("a", "x"), ("b", ""), ("c", "y")]``. ``add`` and
+    ``update`` check them."""
+    pairs = []
+    for spec in specs:
+        for part in spec.split(","):
+            if part.strip():
+                local, _, remote = part.partition("=")
+                pairs.append((local.strip(), remote.strip()))
+    return pairs
 
 
 def format_position(position: tuple[int, int]) -> str:

@@ -72,6 +72,11 @@ class Peer:
     created_us: int
     pairs: tuple[PeerPair, ...] = ()
     has_key: bool = False
+    lease_runner: str | None = None  # the process (host:pid) holding the peer's lease, if any
+    lease_until_us: int | None = None
+
+    def leased(self, now_us: int) -> bool:
+        return self.lease_runner is not None and self.lease_until_us is not None and self.lease_until_us > now_us
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ import httpx
 
 from ribat import __version__
 
-__all__ = ["FetchError", "Fetched", "Fetcher"]
+__all__ = ["RETRY_STATUSES", "FetchError", "Fetched", "Fetcher", "excerpt"]
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
@@ -98,8 +98,8 @@ class Fetcher:
                 if 200 <= status < 300 or (status == 304 and accept_not_modified):
                     return fetched
                 if status not in RETRY_STATUSES:
-                    raise FetchError(url, f"HTTP {status}{_excerpt(fetched.content)}", status)
-                problem = f"HTTP {status}{_excerpt(fetched.content)}"
+                    raise FetchError(url, f"HTTP {status}{excerpt(fetched.content)}", status)
+                problem = f"HTTP {status}{excerpt(fetched.content)}"
                 wait = _retry_after(fetched.headers.get("retry-after"))
             if attempt >= self.retries:
                 tries = f"{attempt + 1} attempt{'s' if attempt else ''}"
@@ -145,7 +145,8 @@ def _retry_after(value: str | None) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
-def _excerpt(content: bytes, limit: int = 200) -> str:
+def excerpt(content: bytes, limit: int = 200) -> str:
+    """``": <the start of a body, on one line>"`` for an error message (empty for an empty body)."""
     text = content[:limit].decode("utf-8", "replace").strip()
     if not text:
         return ""

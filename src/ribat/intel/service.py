@@ -564,20 +564,36 @@ class Intel:
             raise ValidationError("limit", "must be a positive integer")
         return min(limit, self.page_size_cap)
 
-    def _audited(self, viewer: Viewer, rows: list[StoredRow], boundary: Boundary | None = None) -> list[StoredRow]:
-        """Second check of every row against the policy engine itself (defence in depth); for a peer hub's
-        ``sync`` account, against ``ribat.intel.boundary.crosses``, which is the engine narrowed by the peer's
-        policy."""
+    def _facts(self, rows: Sequence[StoredRow], *, provenance: dict[int, Provenance] | None = None) -> _Facts:
+        """The recipients and provenance of ``rows``, read once for the audit and the carried extension
+        (``provenance`` when the caller already has it)."""
         need = [r.pk for r in rows if r.has_recipients]
         recipients = self.store.recipients(need) if need else {}
-        provenance = self.store.provenance([r.pk for r in rows]) if boundary is not None and rows else {}
+        if provenance is None:
+            provenance = self.store.provenance([r.pk for r in rows]) if rows else {}
+        return _Facts(recipients, provenance)
+
+    def _audited(
+        self, viewer: Viewer, rows: list[StoredRow], boundary: Boundary | None = None, facts: _Facts | None = None
+    ) -> list[StoredRow]:
+        """Second check of every row against the policy engine itself (defence in depth); for a peer hub's
+        ``sync`` account, against ``ribat.intel.boundary.crosses``, which is the engine narrowed by the peer's
+        policy (``facts``: from ``_facts``, when the caller needs them too)."""
+        if facts is None and boundary is not None:
+            facts = self._facts(rows)
+        if facts is None:
+            need = [r.pk for r in rows if r.has_recipients]
+            recipients = self.store.recipients(need) if need else {}
+        else:
+            recipients = facts.recipients
         kept = []
         for r in rows:
             audience = _audience(r, recipients.get(r.pk, ()))
             if boundary is None:
                 allowed = may_read(viewer, audience)
             else:
-                allowed = crosses(boundary, viewer, audience, r.type, provenance[r.pk]).allowed
+                assert facts is not None  # made above whenever there is a boundary
+                allowed = crosses(boundary, viewer, audience, r.type, facts.provenance[r.pk]).allowed
             if allowed:
                 kept.append(r)
             else:
@@ -586,11 +602,9 @@ class Intel:
 
     # -- federation ------------------------------------------------------------------------
 
-    def _carry(self, rows: Sequence[StoredRow]) -> list[Carried]:
+    def _carry(self, rows: Sequence[StoredRow], facts: _Facts) -> list[Carried]:
         """The provenance each row carries to a peer hub (see ``ribat.intel.carried``)."""
-        provenance = self.store.provenance([r.pk for r in rows])
-        need = [r.pk for r in rows if r.has_recipients]
-        named = self.store.recipients(need) if need else {}
+        provenance, named = facts.provenance, facts.recipients
         orgs = {org.id: org for org in self.accounts.list_orgs()}
         members: dict[str, frozenset[str]] = {}
         if any(kind == "circle" for found in named.values() for kind, _ in found):
@@ -616,10 +630,10 @@ class Intel:
             carried.append(Carried(origin, hops, card, tuple(identities), r.tlp))
         return carried
 
-    def _carried_bodies(self, rows: Sequence[StoredRow]) -> list[str]:
+    def _carried_bodies(self, rows: Sequence[StoredRow], facts: _Facts) -> list[str]:
         return [
             orjson.dumps(attach(orjson.loads(r.body or "{}"), c, strip=(SHARE_EXTENSION,))).decode()
-            for r, c in zip(rows, self._carry(rows), strict=True)
+            for r, c in zip(rows, self._carry(rows, facts), strict=True)
         ]
 
     def org_for_author(self, card: AuthorCard) -> Organisation:
@@ -664,9 +678,10 @@ class Intel:
             collection.id, read_rule(viewer), after, self._limit(limit), boundary=boundary
         )
         rows = [t.row for t in found]
-        kept = {r.pk for r in self._audited(viewer, rows, boundary)}
+        facts = self._facts(rows, provenance={t.row.pk: t.provenance for t in found})
+        kept = {r.pk for r in self._audited(viewer, rows, boundary, facts)}
         kept_found = [t for t in found if t.row.pk in kept]
-        carried = self._carry([t.row for t in kept_found])
+        carried = self._carry([t.row for t in kept_found], facts)
         items = [
             {
                 "id": t.row.object_id,
@@ -749,9 +764,10 @@ class Intel:
             boundary=boundary,
         )
         last_position = rows[-1].date_added_us if rows else after
-        rows = self._audited(viewer, rows, boundary)
-        if boundary is not None and with_bodies:
-            bodies = self._carried_bodies(rows)
+        facts = self._facts(rows) if boundary is not None else None
+        rows = self._audited(viewer, rows, boundary, facts)
+        if facts is not None and with_bodies:
+            bodies = self._carried_bodies(rows, facts)
         else:
             bodies = [r.body or "" for r in rows] if with_bodies else []
         token = self.tokens.make(scope, last_position) if more and last_position is not None else None
@@ -974,6 +990,14 @@ def _version_text(obj: Mapping[str, Any]) -> str | None:
 
 
 _NOBODY: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class _Facts:
+    """What the policy audit and the carried extension need of a page's rows beyond the rows themselves."""
+
+    recipients: dict[int, tuple[tuple[str, str], ...]]
+    provenance: dict[int, Provenance]
 
 
 class _Arrivals:

@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse, Response
 from ribat.accounts import Principal
 from ribat.clock import format_us
 from ribat.errors import EnvelopeError, ValidationError
-from ribat.federation import Federation, Peer, PeerRun, PeerStatus
+from ribat.federation import Federation, Peer, PeerRun, PeerStatus, parse_pairs
 from ribat.federation.service import format_position, parse_position
 from ribat.hub import Hub
 from ribat.web.auth import authenticate
@@ -105,14 +105,6 @@ def status_resource(status: PeerStatus) -> dict[str, Any]:
     }
 
 
-def _pairs(specs: list[str]) -> list[tuple[str, str]]:
-    pairs = []
-    for spec in specs:
-        local, _, remote = spec.partition("=")
-        pairs.append((local, remote))
-    return pairs
-
-
 class NewPeer(BaseModel):
     """A peer to add. ``collections``: ``LOCAL=REMOTE`` pairs (``LOCAL`` alone for a collection only served);
     ``org``: the local organisation standing for the peer's (id, short name or identity id)."""
@@ -162,7 +154,7 @@ def add_peer(request: Request, body: NewPeer, principal: Caller) -> JSONResponse
         body.name,
         body.url,
         direction=body.direction,
-        pairs=_pairs(body.collections),
+        pairs=parse_pairs(body.collections),
         org=body.org,
         key=body.key,
         circles=body.circles,
@@ -194,7 +186,7 @@ def change_peer(request: Request, peer_ref: str, body: PeerChange, principal: Ca
         if getattr(body, name) is not None and name != "collections"
     }
     if body.collections is not None:
-        options["pairs"] = _pairs(body.collections)
+        options["pairs"] = parse_pairs(body.collections)
     return JSONResponse(peer_resource(federation_of(request).update(peer_ref, by=principal, **options)))
 
 

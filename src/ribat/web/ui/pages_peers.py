@@ -13,7 +13,7 @@ from starlette.responses import Response
 from ribat.accounts import NewApiKey, Principal
 from ribat.clock import parse_timestamp_us
 from ribat.errors import ConflictError, NotFoundError, ValidationError
-from ribat.federation import Direction, Federation, Peer, PeerStatus, RunStatus, Stream
+from ribat.federation import Direction, Federation, Peer, PeerStatus, RunStatus, Stream, parse_pairs
 from ribat.intel import Tlp
 from ribat.intel.boundary import HIGHEST_CEILING
 from ribat.web.api.federation import federation_of
@@ -80,15 +80,6 @@ def _tlp_code(level: Tlp) -> str:
 
 def _names(text: str) -> list[str]:
     return [n for n in (s.strip() for s in text.split(",")) if n]
-
-
-def _pairs(text: str) -> list[tuple[str, str]]:
-    """``local=remote, other`` → ``[("local", "remote"), ("other", "")]`` (as ``ribat peer add --collections``)."""
-    pairs = []
-    for part in _names(text):
-        local, _, remote = part.partition("=")
-        pairs.append((local.strip(), remote.strip()))
-    return pairs
 
 
 def _problem(ctx: Context, exc: ValidationError | ConflictError | NotFoundError) -> tuple[str, Problem]:
@@ -206,7 +197,7 @@ def add_peer(
             name,
             url,
             direction=direction,
-            pairs=_pairs(collections),
+            pairs=parse_pairs([collections]),
             org=org,
             key=key.strip() or None,
             circles=circles,
