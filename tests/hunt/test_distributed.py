@@ -125,3 +125,50 @@ def test_a_gzipped_file_stays_one_part_and_gives_the_hits_of_a_local_run(
     assert _shape(remote.hits) == _shape(local.hits) and len(local.hits) >= 5
     assert remote.stats.records == local.stats.records
     assert [(p.file, p.line) for p in remote_problems] == [(p.file, p.line) for p in local_problems] != []
+
+
+def _forget() -> int:
+    """Run on a worker: drop its compiled sets (as a worker that joined the cluster late holds none)."""
+    from ribat.hunt import distributed
+
+    held = len(distributed._COMPILED)
+    distributed._COMPILED.clear()
+    return held
+
+
+def test_a_warm_cluster_is_sent_the_digest_alone_and_a_worker_without_the_set_is_sent_it_again(
+    cluster: Any, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = data_dir / SIMDA
+    paths = [str(folder / n) for n in ("dns.log", "conn.log", "http.log")]
+    local = hunt_local(paths, _indicators())
+    hunt_distributed(paths, _indicators(), scheduler=cluster)  # every worker compiles the set (or has it)
+
+    shipped: list[int] = []
+    scatter = cluster.scatter
+
+    def counting(data: Any, *args: Any, **kwargs: Any) -> Any:
+        shipped.append(len(data))
+        return scatter(data, *args, **kwargs)
+
+    monkeypatch.setattr(cluster, "scatter", counting)
+    warm = hunt_distributed(paths, _indicators(), scheduler=cluster)
+    assert shipped == []
+    assert _shape(warm.hits) == _shape(local.hits) and len(local.hits) >= 5
+
+    # The workers lose the set after the cluster was asked who holds it (as a worker that joins late holds none):
+    # their parts fail as not compiled and go again, with the indicators, sent once.
+    run = cluster.run
+
+    def stale(function: Any, *args: Any, **kwargs: Any) -> Any:
+        answers = run(function, *args, **kwargs)
+        if function.__name__ == "_holds":
+            assert all(answers.values())
+            assert all(held >= 1 for held in run(_forget).values())
+        return answers
+
+    monkeypatch.setattr(cluster, "run", stale)
+    again = hunt_distributed(paths, _indicators(), scheduler=cluster)
+    assert len(shipped) == 1 and shipped[0] > 0
+    assert _shape(again.hits) == _shape(local.hits)
+    assert again.stats.records == local.stats.records

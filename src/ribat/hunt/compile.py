@@ -300,6 +300,15 @@ class CompiledSet:
     residual_types: dict[int, frozenset[str]] = field(default_factory=dict)
     skipped: Counter[str] = field(default_factory=Counter)
     problems: list[str] = field(default_factory=list)
+    _by_id: dict[str, CompiledIndicator] | None = field(default=None, init=False, repr=False, compare=False)
+
+    def by_id(self, key: str) -> CompiledIndicator:
+        """The compiled indicator of an id (a map built on first use, then kept with the set)."""
+        table = self._by_id
+        if table is None or len(table) != len(self.indicators):
+            table = {ind.id: ind for ind in self.indicators}
+            self._by_id = table
+        return table[key]
 
     def index_for(self, path: str) -> PathIndex | None:
         return self.paths.get(path)

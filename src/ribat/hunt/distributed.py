@@ -7,8 +7,8 @@ those of the whole file; any other file is one part. Every part runs the local e
 ``finish=False``, so that each returns its hits and the candidate records of the multi-observation indicators.
 The client merges the parts (hits keep the earliest samples by time, file and line, whatever the order parts
 finish in; problems are folded in part order) and evaluates the multi-observation indicators over all their
-candidates in time order, exactly as a local run does. Workers compile the indicator set once each (it is sent
-once, by digest, and kept).
+candidates in time order, exactly as a local run does. Workers compile the indicator set once each and keep it
+by digest; a cluster whose workers all hold it is sent the digest alone.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from ribat.hunt.compile import CompiledSet, Window, compile_indicators
 from ribat.hunt.engine import HuntResult, HuntStats, Progress, complete, hunt
 from ribat.hunt.readers import Kind, LogRange, Problems, open_logs, split_log
 
-__all__ = ["BLOCK_BYTES", "Part", "PartResult", "hunt_distributed", "hunt_local", "parts_of"]
+__all__ = ["BLOCK_BYTES", "NotCompiled", "Part", "PartResult", "hunt_distributed", "hunt_local", "parts_of"]
 
 BLOCK_BYTES = 64 << 20
 """The default size of a block of a big log file (64 MiB)."""
@@ -71,22 +71,33 @@ def parts_of(
 _COMPILED: dict[str, CompiledSet] = {}
 
 
-def _compiled(digest: str, indicators: bytes | Sequence[Mapping[str, Any]], window: Window) -> CompiledSet:
+class NotCompiled(LookupError):
+    """A part reached a worker that does not hold the compiled set and was not given the indicators."""
+
+
+def _compiled(digest: str, indicators: bytes | None, window: Window) -> CompiledSet:
     """The compiled set for ``digest``, compiled once per process. ``indicators`` travel as one JSON document
-    (bytes): Dask would scatter a list element by element, one task key per indicator."""
+    (bytes), and only to workers that do not hold the set yet: Dask would scatter a list element by element,
+    one task key per indicator."""
     found = _COMPILED.get(digest)
     if found is None:
+        if indicators is None:
+            raise NotCompiled(digest)
         if len(_COMPILED) >= 2:
             _COMPILED.clear()
-        listed = orjson.loads(indicators) if isinstance(indicators, bytes) else indicators
-        found = _COMPILED[digest] = compile_indicators(listed, window=window)
+        found = _COMPILED[digest] = compile_indicators(orjson.loads(indicators), window=window)
     return found
+
+
+def _holds(digest: str) -> bool:
+    """Run on each worker: whether it holds the compiled set of ``digest``."""
+    return digest in _COMPILED
 
 
 def _run_part(
     part: Part,
     digest: str,
-    indicators: bytes | Sequence[Mapping[str, Any]],
+    indicators: bytes | None,
     window: Window,
     kind: str | None,
     mapping: Mapping[str, Any] | None,
@@ -99,9 +110,9 @@ def _run_part(
     return PartResult(result, problems)
 
 
-def digest_of(indicators: Sequence[Mapping[str, Any]], window: Window) -> str:
-    text = orjson.dumps([list(indicators), window.since_us, window.until_us], option=orjson.OPT_SORT_KEYS)
-    return hashlib.sha256(text).hexdigest()
+def digest_of(document: bytes, window: Window) -> str:
+    """The key of a compiled set: the indicators as shipped (one JSON document) and the window."""
+    return hashlib.sha256(orjson.dumps([window.since_us, window.until_us]) + document).hexdigest()
 
 
 def hunt_local(
@@ -145,21 +156,39 @@ def hunt_distributed(
     sink = Problems() if problems is None else problems
     try:
         listed = list(indicators)
-        digest = digest_of(listed, window)
+        document = orjson.dumps(listed)
+        digest = digest_of(document, window)
         parts = parts_of(paths, block_bytes, kind=kind)  # type: ignore[arg-type]
-        shipped = client.scatter(orjson.dumps(listed), broadcast=True, hash=False)
-        futures = [
-            client.submit(_run_part, part, digest, shipped, window, kind, mapping, sink.keep, pure=False)
-            for part in parts
-        ]
+        # A warm cluster (every worker holds the compiled set) is sent the digest alone; otherwise the document
+        # goes once to every worker. A part that lands on a worker without the set (one that joined since) is
+        # sent again with the document.
+        holding = client.run(_holds, digest)
+        shipped: Any = None
+        if not holding or not all(holding.values()):
+            shipped = client.scatter(document, broadcast=True, hash=False)
+
+        def submit(n: int, payload: Any) -> Any:
+            return client.submit(_run_part, parts[n], digest, payload, window, kind, mapping, sink.keep, pure=False)
+
+        futures = [submit(n, shipped) for n in range(len(parts))]
         order = {future.key: n for n, future in enumerate(futures)}
-        found: list[Problems | None] = [None] * len(futures)
+        found: list[Problems | None] = [None] * len(parts)
         merged = HuntResult({}, HuntStats(), {})
-        for future in as_completed(futures):
-            done: PartResult = future.result()
+        running = as_completed(futures)
+        for future in running:
+            n = order[future.key]
+            try:
+                done: PartResult = future.result()
+            except NotCompiled:
+                if shipped is None:
+                    shipped = client.scatter(document, broadcast=True, hash=False)
+                again = submit(n, shipped)
+                order[again.key] = n
+                running.add(again)
+                continue
             merged.merge(done.result)
             merged.skipped = done.result.skipped  # every part compiled the same set: the same counts
-            found[order[future.key]] = done.problems
+            found[n] = done.problems
             future.release()
         for part_problems in found:
             assert part_problems is not None

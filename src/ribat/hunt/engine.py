@@ -126,28 +126,37 @@ def _flatten(column: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray | None]:
     return array, None
 
 
-def _column_candidates(
-    array: pa.Array, parents: np.ndarray | None, index: PathIndex, add: Callable[[int, set[int]], None]
-) -> None:
-    """Add, for each row of ``array`` (mapped through ``parents``), the indicators its value may match."""
-    values = _equality_values(index)
+class _Column:
+    """A column of a batch as the look-ups use it: its values in one array, the row of each value (for a list
+    column), and, for text, its dictionary encoding (made once, whatever number of paths share the column)."""
+
+    def __init__(self, array: pa.Array, parents: np.ndarray | None) -> None:
+        self.array = array
+        self.parents = parents
+        self._encoded: pa.DictionaryArray | None = None
+        self._codes: np.ndarray | None = None
+
+    @property
+    def encoded(self) -> pa.DictionaryArray:
+        if self._encoded is None:
+            self._encoded = pc.dictionary_encode(self.array, null_encoding="encode")
+        return self._encoded
+
+    @property
+    def codes(self) -> np.ndarray:
+        if self._codes is None:
+            self._codes = self.encoded.indices.to_numpy(zero_copy_only=False)
+        return self._codes
+
+
+def _column_candidates(column: _Column, index: PathIndex, add: Callable[[int, set[int]], None]) -> None:
+    """Add, for each row of the column, the indicators its value may match."""
+    array, parents = column.array, column.parents
     kind = array.type
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        probe = pc.utf8_lower(array) if index.folded else array
-        literals = values.get(str)
-        if literals is not None:
-            mask = pc.is_in(probe, value_set=literals)
-            hit_rows = np.flatnonzero(mask.to_numpy(zero_copy_only=False) & ~np.asarray(probe.is_null()))
-            if hit_rows.size:
-                found = probe.take(pa.array(hit_rows)).to_pylist()
-                for pos, value in zip(hit_rows.tolist(), found, strict=True):
-                    add(pos if parents is None else int(parents[pos]), index.equals[value])
-        if index.networks:
-            _network_candidates(array, parents, index, add)
-        if index.like_runs or index.like_any or index.regexes:
-            _per_unique(array, parents, index.lookup_text, add)
+        _text_candidates(column, index, add)
     elif pa.types.is_integer(kind) or pa.types.is_floating(kind):
-        literals = values.get(float)
+        literals = _equality_values(index).get(float)
         if literals is not None:
             mask = pc.is_in(pc.cast(array, pa.float64()), value_set=literals)
             hit_rows = np.flatnonzero(mask.to_numpy(zero_copy_only=False))
@@ -157,40 +166,66 @@ def _column_candidates(
                     add(pos if parents is None else int(parents[pos]), index.equals.get(value, set()))
 
 
-def _per_unique(
-    array: pa.Array, parents: np.ndarray | None, lookup: Callable[[str], set[int]], add: Callable[[int, set[int]], None]
-) -> None:
-    """``lookup`` once per distinct value of the column, then every row holding a value it found something for."""
-    encoded = pc.dictionary_encode(array)
-    uniques = encoded.dictionary.to_pylist()
-    per_unique = [lookup(u) if isinstance(u, str) else set() for u in uniques]
-    wanted = [i for i, found in enumerate(per_unique) if found]
-    if not wanted:
+def _text_candidates(column: _Column, index: PathIndex, add: Callable[[int, set[int]], None]) -> None:
+    """A text column is looked up once per distinct value: logs repeat their addresses and names, so a batch of
+    65,536 rows holds a few thousand distinct values. Every index (equality, networks, ``LIKE``, ``MATCHES``)
+    runs on those values; the rows follow from the dictionary codes."""
+    uniques = column.encoded.dictionary
+    found: dict[int, set[int]] = {}
+    literals = _equality_values(index).get(str)
+    if literals is not None:
+        probe = pc.utf8_lower(uniques) if index.folded else uniques
+        hit = np.flatnonzero(pc.is_in(probe, value_set=literals).to_numpy(zero_copy_only=False))
+        if hit.size:
+            for u, value in zip(hit.tolist(), probe.take(pa.array(hit)).to_pylist(), strict=True):
+                found[u] = set(index.equals[value])
+    if index.networks:
+        for u, numbers in _network_hits(uniques, index).items():
+            found.setdefault(u, set()).update(numbers)
+    if index.like_runs or index.like_any or index.regexes:
+        for u, value in enumerate(uniques.to_pylist()):
+            if isinstance(value, str):
+                numbers = index.lookup_text(value)
+                if numbers:
+                    found.setdefault(u, set()).update(numbers)
+    if not found:
         return
-    codes = encoded.indices.to_numpy(zero_copy_only=False)
-    rows = np.flatnonzero(np.isin(codes, wanted))
-    for pos in rows.tolist():
-        add(pos if parents is None else int(parents[pos]), per_unique[int(codes[pos])])
+    marked = np.zeros(len(uniques), dtype=bool)
+    marked[list(found)] = True
+    codes, parents = column.codes, column.parents
+    for pos in np.flatnonzero(marked[codes]).tolist():
+        add(pos if parents is None else int(parents[pos]), found[int(codes[pos])])
 
 
 _DOTTED_QUAD = r"^[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$"
 
 
-def _v4_tables(index: PathIndex) -> list[tuple[int, np.ndarray, dict[int, set[int]]]]:
-    """Per IPv4 prefix length in the index: (shift, sorted network starts, start → indicators)."""
-    cached: list[tuple[int, np.ndarray, dict[int, set[int]]]] | None = getattr(index, "_v4", None)
+def _v4_spans(index: PathIndex) -> tuple[np.ndarray, np.ndarray]:
+    """The IPv4 networks of the index merged into disjoint ``[low, high)`` spans, sorted: one ``searchsorted``
+    tells whether an address lies in any of them, whatever the prefix lengths."""
+    cached: tuple[np.ndarray, np.ndarray] | None = getattr(index, "_v4_spans", None)
     if cached is None:
-        cached = [
-            (32 - prefix, np.array(sorted(starts), dtype=np.uint64), starts)
-            for (bits, prefix), starts in sorted(index.networks.items())
+        spans = sorted(
+            (start << (32 - prefix), (start + 1) << (32 - prefix))
+            for (bits, prefix), starts in index.networks.items()
             if bits == 32
-        ]
-        index._v4 = cached  # type: ignore[attr-defined]
+            for start in starts
+        )
+        lows: list[int] = []
+        highs: list[int] = []
+        for low, high in spans:
+            if highs and low <= highs[-1]:
+                highs[-1] = max(highs[-1], high)
+            else:
+                lows.append(low)
+                highs.append(high)
+        cached = (np.array(lows, dtype=np.uint64), np.array(highs, dtype=np.uint64))
+        index._v4_spans = cached  # type: ignore[attr-defined]
     return cached
 
 
 def _ipv4_numbers(array: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """The rows of ``array`` holding a dotted-quad IPv4 address, and each one's address as an integer.
+    """The positions in ``array`` of dotted-quad IPv4 addresses, and each one's address as an integer.
 
     The fast way splits every value on dots and casts the parts to integers; when any value is not four plain
     numbers (a hostname, ``-``, an IPv6 address) it falls back to picking the dotted quads with a regular
@@ -212,32 +247,38 @@ def _ipv4_numbers(array: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     return rows, (o[:, 0] << 24) | (o[:, 1] << 16) | (o[:, 2] << 8) | o[:, 3]
 
 
-def _network_candidates(
-    array: pa.Array, parents: np.ndarray | None, index: PathIndex, add: Callable[[int, set[int]], None]
-) -> None:
-    """Rows whose address lies in an indexed network. Dotted-quad IPv4 values are converted to integers and
-    looked up in each prefix length's sorted network starts at once (numpy); anything else (IPv6, networks) is
-    looked up once per distinct value."""
-    tables = _v4_tables(index)
-    rows, numbers = _ipv4_numbers(array) if tables else (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.uint64))
-    for shift, starts, table in tables:
-        shifted = numbers >> np.uint64(shift)
-        slot = np.minimum(np.searchsorted(starts, shifted), len(starts) - 1)
-        for i in np.flatnonzero(starts[slot] == shifted).tolist():
-            pos = int(rows[i])
-            add(pos if parents is None else int(parents[pos]), table[int(shifted[i])])
-    mask = np.ones(len(array), dtype=bool)
-    mask[rows] = False
-    rest = np.flatnonzero(mask & np.asarray(array.is_valid()))
-    if rest.size and (any(bits != 32 for bits, _ in index.networks) or _has_slash(array, rest)):
-        others = array.take(pa.array(rest))
-        sub_parents = rest if parents is None else parents[rest]
-        _per_unique(others, sub_parents, index.lookup_network, add)
+def _network_hits(values: pa.Array, index: PathIndex) -> dict[int, set[int]]:
+    """For the distinct ``values`` of a column, the indicators of every indexed network holding each one.
 
-
-def _has_slash(array: pa.Array, rows: np.ndarray) -> bool:
-    """Whether any of ``rows`` holds a network (``a.b.c.d/n``) rather than an address."""
-    return bool(pc.any(pc.match_substring(array.take(pa.array(rows)), "/")).as_py())
+    Dotted-quad IPv4 values become integers and are tested against the merged spans of all IPv4 networks at
+    once (numpy); the few inside one are looked up exactly. Anything else (IPv6, a network) is looked up one by
+    one, when the index has IPv6 networks or the value is a network."""
+    hits: dict[int, set[int]] = {}
+    lows, highs = _v4_spans(index)
+    quads = np.empty(0, dtype=np.int64)
+    if lows.size:
+        quads, numbers = _ipv4_numbers(values)
+        slot = np.searchsorted(lows, numbers, side="right") - 1
+        inside = (slot >= 0) & (numbers < highs[np.maximum(slot, 0)])
+        for i in np.flatnonzero(inside).tolist():
+            u = int(quads[i])
+            text = values[u].as_py()
+            numbers_found = index.lookup_network(text) if isinstance(text, str) else set()
+            if numbers_found:
+                hits[u] = numbers_found
+    rest = np.ones(len(values), dtype=bool)
+    rest[quads] = False
+    rest &= np.asarray(values.is_valid())
+    others = np.flatnonzero(rest)
+    if others.size:
+        v6 = any(bits != 32 for bits, _ in index.networks)
+        texts = values.take(pa.array(others)).to_pylist()
+        for u, text in zip(others.tolist(), texts, strict=True):
+            if isinstance(text, str) and (v6 or "/" in text):
+                numbers_found = index.lookup_network(text)
+                if numbers_found:
+                    hits[u] = numbers_found
+    return hits
 
 
 _OPEN = Window()
@@ -272,7 +313,7 @@ def hunt(
             keep = upper if keep is None else pc.and_(keep, upper)
         if keep is not None:
             table = table.filter(keep)
-            batch = RecordBatch(table, batch.log_type, batch.paths, batch.source, batch.object_types, batch.builder)
+            batch = batch.with_table(table)
         rows_in = table.num_rows
         stats.in_window += rows_in
         if not rows_in:
@@ -281,6 +322,7 @@ def hunt(
             continue
         candidates: dict[int, set[int]] = {}
         add = _adder(candidates)
+        prepared: dict[str, _Column] = {}
 
         for path, columns in batch.paths.items():
             key = _CANONICAL[path]
@@ -288,8 +330,10 @@ def hunt(
             if index is None:
                 continue
             for name in columns:
-                array, parents = _flatten(table.column(name))
-                _column_candidates(array, parents, index, add)
+                column = prepared.get(name)
+                if column is None:
+                    column = prepared[name] = _Column(*_flatten(batch.column(name)))
+                _column_candidates(column, index, add)
         residual = [n for n in compiled.residual if compiled.residual_types[n] & batch.object_types]
         if residual:
             every = set(residual)
@@ -319,10 +363,9 @@ def _hit_of(hits: dict[str, Hit]) -> Callable[[CompiledIndicator], Hit]:
 
 def complete(result: HuntResult, compiled: CompiledSet) -> HuntResult:
     """Evaluate the pending multi-observation indicators over their candidates in time order."""
-    by_id = {ind.id: ind for ind in compiled.indicators}
     hit_of = _hit_of(result.hits)
     for key in sorted(result.pending):
-        _temporal(by_id[key], result.pending[key], hit_of, result.stats)
+        _temporal(compiled.by_id(key), result.pending[key], hit_of, result.stats)
     result.pending = {}
     return result
 

@@ -101,7 +101,7 @@ def observations(batches: Sequence[RecordBatch]) -> list[dict[str, Any]]:
 
 
 def column(batches: Sequence[RecordBatch], name: str) -> list[Any]:
-    return [v for b in batches for v in b.table.column(name).to_pylist()]
+    return [v for b in batches for v in b.column(name).to_pylist()]
 
 
 def full_observed_data(observed: dict[str, Any]) -> dict[str, Any]:
@@ -162,7 +162,7 @@ def check_paths_contract(batch: RecordBatch) -> int:
     """
     checked = 0
     observed = batch.observed_rows(list(range(batch.num_rows)))
-    columns = {name: batch.table.column(name).to_pylist() for cols in batch.paths.values() for name in cols}
+    columns = {name: batch.column(name).to_pylist() for cols in batch.paths.values() for name in cols}
     for row, od in enumerate(observed):
         for path, names in batch.paths.items():
             present: list[Any] = []

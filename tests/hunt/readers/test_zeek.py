@@ -752,7 +752,7 @@ def test_simda_dga_domains_appear_in_dns_records_and_match_as_stix(simda: Path) 
     for domain, count in SIMDA_DGA.items():
         assert queries.count(domain) == count, domain
     batch = batches[0]
-    rows = [i for i, q in enumerate(batch.table.column("query").to_pylist()) if q in SIMDA_DGA]
+    rows = [i for i, q in enumerate(batch.column("query").to_pylist()) if q in SIMDA_DGA]
     records = batch.observed_rows(rows)
     for record in records:
         assert_valid_stix(record)

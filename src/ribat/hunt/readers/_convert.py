@@ -9,7 +9,8 @@ fall back to converting value by value.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -192,7 +193,7 @@ def split_list(values: pa.Array | pa.ChunkedArray, separator: str, empty: str | 
     """A separated text column to ``list<string>``; ``empty`` (Zeek's ``(empty)``) is the empty list."""
     values = to_string(values)
     split = pc.split_pattern(values, pattern=separator)
-    if empty is None:
+    if empty is None or not may_contain(values, empty.encode()):
         return split
     is_empty = pc.fill_null(pc.equal(values, empty), False)
     if not pc.any(is_empty).as_py():
@@ -239,6 +240,8 @@ def unescape_zeek(values: pa.Array) -> pa.Array:
         return values if fixed is flat else _relist(values, fixed)
     if len(values) == 0:
         return values
+    if not may_contain(values, b"\\x"):
+        return values
     escaped = pc.fill_null(pc.match_substring(values, "\\x"), False)
     if not pc.any(escaped).as_py():
         return values
@@ -248,6 +251,17 @@ def unescape_zeek(values: pa.Array) -> pa.Array:
         if text is not None:
             texts[i] = _unescape(text)
     return pa.array(texts, type=pa.string())
+
+
+def may_contain(values: pa.Array, needle: bytes) -> bool:
+    """Whether any value of a text or binary array may contain ``needle``: a search of the array's data buffer,
+    which is far cheaper than a kernel over every value. It may answer True for bytes outside the array's slice
+    (then the caller's exact kernel decides); it never answers False when a value holds ``needle``."""
+    kind = values.type
+    if not (pa.types.is_string(kind) or pa.types.is_binary(kind)):
+        return True
+    data = values.buffers()[2]
+    return data is not None and needle in data.to_pybytes()
 
 
 def rows_where(mask: pa.Array) -> np.ndarray:
@@ -268,6 +282,30 @@ def _report_rows(
         problems.add(source, int(lines[row]), f"{column}: cannot read {value!r} as {kind}")
 
 
+@dataclass(frozen=True)
+class TextConversion:
+    """Raw text (or bytes) to a ``str`` or ``strlist`` column's values. It reports nothing, so a reader may
+    apply it late, to the rows that need it (``RecordBatch.lazy``)."""
+
+    kind: str
+    set_separator: str = ","
+    empty: str | None = None
+    unescape: bool = False
+
+    def __call__(self, values: pa.Array | pa.ChunkedArray) -> pa.Array:
+        raw = to_string(values) if pa.types.is_binary(values.type) else _array(values)
+        converted: pa.Array
+        if self.kind == "str":
+            converted = raw
+            if self.empty is not None and may_contain(raw, self.empty.encode()):
+                is_empty = pc.fill_null(pc.equal(raw, self.empty), False)
+                if pc.any(is_empty).as_py():
+                    converted = pc.if_else(is_empty, "", raw)
+        else:
+            converted = raw if pa.types.is_list(raw.type) else split_list(raw, self.set_separator, self.empty)
+        return unescape_zeek(converted) if self.unescape else converted
+
+
 def convert_columns(
     table: pa.Table,
     kinds: Mapping[str, str],
@@ -277,32 +315,32 @@ def convert_columns(
     set_separator: str = ",",
     empty: str | None = None,
     unescape: bool = False,
-) -> pa.Table:
-    """Text columns to their kinds; a bad value becomes null and is reported with its line."""
+    defer: Collection[str] = (),
+) -> tuple[pa.Table, dict[str, TextConversion]]:
+    """Text columns to their kinds; a bad value becomes null and is reported with its line.
+
+    The ``str`` and ``strlist`` columns named in ``defer`` are left as read and returned with their
+    conversions, for ``RecordBatch.lazy``."""
     lines = table.column(LINE_COLUMN).to_numpy()
     columns: dict[str, pa.Array] = {}
+    lazy: dict[str, TextConversion] = {}
     for name in table.column_names:
         if name in (LINE_COLUMN, TIME_COLUMN) or name not in kinds:
             columns[name] = _array(table.column(name))
             continue
         kind = kinds[name]
         raw = _array(table.column(name))
-        if kind != "time" and pa.types.is_binary(raw.type):
-            raw = to_string(raw)
         converted: pa.Array
-        if kind == "str":
-            converted = to_string(raw)
-            if empty is not None:
-                is_empty = pc.fill_null(pc.equal(raw, empty), False)
-                if pc.any(is_empty).as_py():
-                    converted = pc.if_else(is_empty, "", raw)
-            if unescape:
-                converted = unescape_zeek(converted)
-        elif kind == "strlist":
-            converted = raw if pa.types.is_list(raw.type) else split_list(raw, set_separator, empty)
-            if unescape:
-                converted = unescape_zeek(converted)
+        if kind in ("str", "strlist"):
+            text = TextConversion(kind, set_separator, empty, unescape)
+            if name in defer:
+                lazy[name] = text
+                converted = raw
+            else:
+                converted = text(raw)
         else:
+            if kind != "time" and pa.types.is_binary(raw.type):
+                raw = to_string(raw)
             if kind == "int":
                 converted, bad = to_int(raw)
             elif kind == "float":
@@ -315,7 +353,7 @@ def convert_columns(
             if len(bad):
                 _report_rows(problems, source, lines, bad, name, raw, kind)
         columns[name] = converted
-    return pa.table(columns)
+    return pa.table(columns), lazy
 
 
 def with_time(table: pa.Table, column: str, problems: Problems, source: str) -> pa.Table:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -339,6 +339,11 @@ class RecordBatch:
     those columns at that row, with the same type (the columns may hold more than that). A path
     that is not a key may still have values in :meth:`observed` and must then be checked on the
     observed-data. ``object_types`` lists the object types :meth:`observed` can produce.
+
+    ``lazy`` maps columns still held as read (raw text) to the conversion that gives their values. A reader
+    defers the conversions that can report nothing (text that is only decoded and unescaped), so that a column
+    nobody looks up is converted for the few rows turned into observed-data, not for all. Read a column's
+    values with :meth:`column`, never from ``table`` directly.
     """
 
     table: pa.Table
@@ -347,6 +352,8 @@ class RecordBatch:
     source: str
     object_types: frozenset[str] = frozenset()
     builder: ObjectBuilder = field(default=_no_objects, repr=False, compare=False)
+    lazy: Mapping[str, Callable[[pa.Array], pa.Array]] = field(default_factory=dict, repr=False, compare=False)
+    _converted: dict[str, pa.Array] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def num_rows(self) -> int:
@@ -355,14 +362,32 @@ class RecordBatch:
     def __len__(self) -> int:
         return self.num_rows
 
+    def column(self, name: str) -> pa.Array | pa.ChunkedArray:
+        """The values of a column (converted, for a ``lazy`` one; once per batch)."""
+        convert = self.lazy.get(name)
+        if convert is None:
+            return self.table.column(name)
+        done = self._converted.get(name)
+        if done is None:
+            done = self._converted[name] = convert(self.table.column(name).combine_chunks())
+        return done
+
+    def with_table(self, table: pa.Table) -> RecordBatch:
+        """The same batch over other rows of its table (a filter or a slice of it)."""
+        return RecordBatch(table, self.log_type, self.paths, self.source, self.object_types, self.builder, self.lazy)
+
     def observed(self, row_index: int) -> dict[str, Any]:
         """The observed-data dict of one row, as stix2-matcher takes it (STIX 2.0-style ``objects``)."""
         return self.observed_rows([row_index])[0]
 
     def observed_rows(self, indexes: Sequence[int] | np.ndarray | pa.Array) -> list[dict[str, Any]]:
         """The observed-data dicts of many rows (one ``take`` and one conversion for all)."""
-        rows = self.table.take(indexes).to_pylist()
-        return [self._observation(row) for row in rows]
+        taken = self.table.take(indexes)
+        for name, convert in self.lazy.items():
+            where = taken.schema.get_field_index(name)
+            if where >= 0:
+                taken = taken.set_column(where, name, convert(taken.column(name).combine_chunks()))
+        return [self._observation(row) for row in taken.to_pylist()]
 
     def lines(self, indexes: Sequence[int] | np.ndarray | pa.Array) -> list[int]:
         return [int(v) for v in self.table.column(LINE_COLUMN).take(indexes).to_pylist()]

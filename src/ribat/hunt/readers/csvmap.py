@@ -101,7 +101,7 @@ def read_csv(
             table = with_time(raw, "_time_source", problems, source)
         else:
             table = with_time(raw, time_field, problems, source)
-        table = convert_columns(table, mapping.field_kinds, problems, source)
+        table, _ = convert_columns(table, mapping.field_kinds, problems, source)
         if table.num_rows:
             yield make_batch(
                 table.select([LINE_COLUMN, *(c for c in table.column_names if c != LINE_COLUMN)]), layout, source

@@ -44,9 +44,13 @@ class Layout:
     build: ObjectBuilder
     derive: Callable[[pa.Table], pa.Table] = _identity
     """Adds the derived columns (a module-level function, so that batches pickle)."""
+    derive_inputs: frozenset[str] | None = frozenset()
+    """The fields ``derive`` reads, which a reader converts before it; None when not known (every field)."""
 
 
-def make_batch(table: pa.Table, layout: Layout, source: str) -> RecordBatch:
+def make_batch(
+    table: pa.Table, layout: Layout, source: str, lazy: Mapping[str, Callable[[pa.Array], pa.Array]] | None = None
+) -> RecordBatch:
     """A :class:`RecordBatch` of a converted table: derived columns, the file column, present paths."""
     table = layout.derive(table)
     indices = pa.array(np.zeros(table.num_rows, dtype=np.int32))
@@ -60,6 +64,7 @@ def make_batch(table: pa.Table, layout: Layout, source: str) -> RecordBatch:
         source=source,
         object_types=layout.object_types,
         builder=layout.build,
+        lazy=lazy or {},
     )
 
 

@@ -312,6 +312,7 @@ EVE = Layout(
     ),
     build=_build,
     derive=_derive,
+    derive_inputs=None,
 )
 
 

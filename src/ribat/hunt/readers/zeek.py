@@ -214,6 +214,7 @@ HTTP = Layout(
     object_types=_NETWORK | {"domain-name", "url"},
     build=_build_http,
     derive=_derive_http,
+    derive_inputs=frozenset({"host", "uri", "id.resp_h", "id.resp_p", "method", "version"}),
 )
 
 # -- files ---------------------------------------------------------------------------------------
@@ -614,10 +615,11 @@ def read_zeek_tsv(
         null_values=[header.unset_field],
         span=span,
     )
+    deferred = () if layout.derive_inputs is None else set(layout.fields) - layout.derive_inputs
     for raw in rebatch(batches, batch_rows):
         table = _drop_comments_and_blanks(raw)
         table = _convert.with_time(table, "ts", problems, source)
-        table = _convert.convert_columns(
+        table, lazy = _convert.convert_columns(
             table,
             layout.fields,
             problems,
@@ -625,9 +627,10 @@ def read_zeek_tsv(
             set_separator=header.set_separator,
             empty=header.empty_field,
             unescape=True,
+            defer=deferred,
         )
         if table.num_rows:
-            yield make_batch(table, layout, source)
+            yield make_batch(table, layout, source, lazy)
 
 
 def _drop_comments_and_blanks(table: pa.Table) -> pa.Table:
@@ -685,7 +688,7 @@ def read_zeek_json(
     tables = json_tables(path, fields, time_field, report, chunk_bytes=chunk_bytes, span=span)
     for table in rebatch_tables(tables, batch_rows):
         if time_columns:
-            table = _convert.convert_columns(table, time_columns, problems, source)
+            table, _ = _convert.convert_columns(table, time_columns, problems, source)
         yield make_batch(table, layout, source)
 
 
