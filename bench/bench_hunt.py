@@ -1265,38 +1265,47 @@ def part_c(data: Dataset, runs: int, workers: Sequence[int], report: dict[str, A
             Client(cluster) as client,
         ):
             times = []
+            spans = []
             for run in range(runs + 1):
                 t0 = time.perf_counter()
                 result = hunt_distributed(files, indicators, scheduler=client)
                 times.append(time.perf_counter() - t0)
+                spans.append(result.phases["parts"])
                 digest = hits_digest(result.hits)
                 if digest != local:
                     failures.append(f"Part C: {n} worker(s), run {run + 1}: hits differ from the local run")
                 if result.stats.records != data.records():
                     failures.append(f"Part C: {n} worker(s) read {result.stats.records:,} records")
                 say(f"[C] {n} worker(s) run {run + 1} ({'cold' if run == 0 else 'warm'}): {times[-1]:.2f} s")
-        measured.append((n, times))
+        measured.append((n, times, spans))
     report["C"] = {
         "files": len(files),
-        "runs": [{"workers": n, "seconds": t} for n, t in measured],
+        "runs": [{"workers": n, "seconds": t, "parts_seconds": p} for n, t, p in measured],
     }
     print()
     print(f"### Part C: Dask LocalCluster, {data.records():,} records in {len(files)} Zeek TSV files")
     print()
     print(
-        "| workers | cold run s (compiles on each worker) | warm runs, median s | records/s (warm) | speed-up (warm) |"
+        "| workers | cold run s (compiles on each worker) | warm runs, median s | records/s (warm) | speed-up (warm) "
+        "| of which the parts, median s | speed-up of the parts |"
     )
-    print("| ---: | ---: | ---: | ---: | ---: |")
-    base = None
-    for n, times in measured:
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    base = base_parts = None
+    for n, times, spans in measured:
         warm = _median(times[1:]) if len(times) > 1 else times[0]
+        parts = _median(spans[1:]) if len(spans) > 1 else spans[0]
         base = base or warm
-        print(f"| {n} | {times[0]:.2f} | {warm:.2f} | {_rate(data.records(), warm)} | {base / warm:.2f}x |")
+        base_parts = base_parts or parts
+        print(
+            f"| {n} | {times[0]:.2f} | {warm:.2f} | {_rate(data.records(), warm)} | {base / warm:.2f}x "
+            f"| {parts:.2f} | {base_parts / parts:.2f}x |"
+        )
     local_runs = [r for r in report.get("B", []) if r["format"] == "tsv" and r["mode"] == "hunt"]
     local_runs = [r for r in local_runs if r["records"] == data.records()]
     if local_runs:
         wall = _median(x["compile_seconds"] + x["seconds"] for x in local_runs[0]["runs"])
-        print(f"| local, no Dask (part B: compile + hunt) | – | {wall:.2f} | {_rate(data.records(), wall)} | – |")
+        rate = _rate(data.records(), wall)
+        print(f"| local, no Dask (part B: compile + hunt) | – | {wall:.2f} | {rate} | – | – | – |")
     print()
     print(f"Hits identical to the local run: {'yes' if not failures else 'NO'}.")
     return failures

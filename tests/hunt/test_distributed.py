@@ -155,6 +155,7 @@ def test_a_warm_cluster_is_sent_the_digest_alone_and_a_worker_without_the_set_is
     warm = hunt_distributed(paths, _indicators(), scheduler=cluster)
     assert shipped == []
     assert _shape(warm.hits) == _shape(local.hits) and len(local.hits) >= 5
+    assert set(warm.phases) == {"prepare", "parts", "finish"} and min(warm.phases.values()) >= 0
 
     # The workers lose the set after the cluster was asked who holds it (as a worker that joins late holds none):
     # their parts fail as not compiled and go again, with the indicators, sent once.

@@ -8,13 +8,16 @@ those of the whole file; any other file is one part. Every part runs the local e
 The client merges the parts (hits keep the earliest samples by time, file and line, whatever the order parts
 finish in; problems are folded in part order) and evaluates the multi-observation indicators over all their
 candidates in time order, exactly as a local run does. Workers compile the indicator set once each and keep it
-by digest; a cluster whose workers all hold it is sent the digest alone.
+by digest; a cluster whose workers all hold it is sent the digest alone. ``HuntResult.phases`` gives the
+seconds spent before the parts (digest, cutting files, shipping), on them (the cluster's share) and after them
+(this process's share).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,7 +115,9 @@ def _run_part(
 
 def digest_of(document: bytes, window: Window) -> str:
     """The key of a compiled set: the indicators as shipped (one JSON document) and the window."""
-    return hashlib.sha256(orjson.dumps([window.since_us, window.until_us]) + document).hexdigest()
+    digest = hashlib.sha256(orjson.dumps([window.since_us, window.until_us]))
+    digest.update(document)
+    return digest.hexdigest()
 
 
 def hunt_local(
@@ -154,6 +159,7 @@ def hunt_distributed(
     as_completed: Any = distributed.as_completed
     client: Any = scheduler if isinstance(scheduler, Client) else Client(scheduler)
     sink = Problems() if problems is None else problems
+    started = time.perf_counter()
     try:
         listed = list(indicators)
         document = orjson.dumps(listed)
@@ -170,22 +176,26 @@ def hunt_distributed(
         def submit(n: int, payload: Any) -> Any:
             return client.submit(_run_part, parts[n], digest, payload, window, kind, mapping, sink.keep, pure=False)
 
+        submitted = time.perf_counter()
         futures = [submit(n, shipped) for n in range(len(parts))]
         order = {future.key: n for n, future in enumerate(futures)}
         found: list[Problems | None] = [None] * len(parts)
         merged = HuntResult({}, HuntStats(), {})
-        running = as_completed(futures)
-        for future in running:
+        # Results are fetched as parts finish, in the client's event loop, while the next ones run.
+        running = as_completed(futures, with_results=True, raise_errors=False)
+        for future, outcome in running:
             n = order[future.key]
-            try:
-                done: PartResult = future.result()
-            except NotCompiled:
+            if future.status == "error":
+                _, error, trace = outcome
+                if not isinstance(error, NotCompiled):
+                    raise error.with_traceback(trace)
                 if shipped is None:
                     shipped = client.scatter(document, broadcast=True, hash=False)
                 again = submit(n, shipped)
                 order[again.key] = n
                 running.add(again)
                 continue
+            done: PartResult = outcome
             merged.merge(done.result)
             merged.skipped = done.result.skipped  # every part compiled the same set: the same counts
             found[n] = done.problems
@@ -193,6 +203,7 @@ def hunt_distributed(
         for part_problems in found:
             assert part_problems is not None
             sink.absorb(part_problems)
+        gathered = time.perf_counter()
     finally:
         if client is not scheduler:
             client.close()
@@ -202,4 +213,9 @@ def hunt_distributed(
     skipped = dict(merged.skipped)
     complete(merged, compiled)
     merged.skipped = skipped
+    merged.phases = {
+        "prepare": submitted - started,
+        "parts": gathered - submitted,
+        "finish": time.perf_counter() - gathered,
+    }
     return merged

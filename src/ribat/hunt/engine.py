@@ -73,6 +73,8 @@ class HuntResult:
     stats: HuntStats
     skipped: Mapping[str, int]
     pending: dict[str, list[Candidate]] = field(default_factory=dict)
+    phases: dict[str, float] = field(default_factory=dict)
+    """Seconds spent in each phase of a distributed hunt (``prepare``, ``parts``, ``finish``)."""
 
     def merge(self, other: HuntResult) -> None:
         """Fold the result of another part of the same hunt into this one."""
