@@ -74,6 +74,19 @@ def test_equality_and_in_find_their_indicators_and_hashes_ignore_case() -> None:
     assert observation_matches(compiled.indicators[2].pattern.observations()[0], record)
 
 
+def test_hash_literals_are_folded_whichever_way_the_path_is_written() -> None:
+    compiled = compile_indicators(
+        [
+            ind(1, "[file:'hashes'.MD5 = 'ABCDEF']"),
+            ind(2, "[file:hashes.'SHA-256' = 'AbCd' OR file:name = 'Setup.EXE']"),
+            ind(3, "[file:name = 'HASHES.TXT']"),
+        ]
+    )
+    assert [c.value for c in compiled.indicators[0].pattern.comparisons()] == ["abcdef"]
+    assert [c.value for c in compiled.indicators[1].pattern.comparisons()] == ["abcd", "Setup.EXE"]
+    assert [c.value for c in compiled.indicators[2].pattern.comparisons()] == ["HASHES.TXT"]
+
+
 def test_networks_find_every_address_they_hold_in_ipv4_and_ipv6() -> None:
     compiled = compile_indicators(
         [

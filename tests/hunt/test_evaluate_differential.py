@@ -16,6 +16,9 @@ covered by example tests in ``test_evaluate.py``-style tests below and in docs/h
 * ``NOT EXISTS`` — the matcher has no handler for ``EXISTS`` and drops the ``NOT``;
 * newlines inside values tested with ``LIKE`` — the matcher's regex lets ``$`` match before a final
   newline and ``%``/``_`` not match one;
+* ``ISSUBSET``/``ISSUPERSET`` over a value that ``inet_aton`` reads as an address but that is no
+  dotted-quad address (``'5'`` is 0.0.0.5 to the matcher, not an address to Ribat): such examples are
+  skipped when drawn;
 * a match whose first binding uses no first instance of any observed-data — the matcher then returns
   an empty list (it reports matched SDOs only for instance 0); ``binding_exists`` reads the matcher's
   bindings directly so this cannot hide a difference.
@@ -27,6 +30,9 @@ example only checks that Ribat answers without an exception.
 from __future__ import annotations
 
 import base64
+import ipaddress
+import socket
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -55,7 +61,36 @@ def oracle(pattern: str, records: list[dict[str, Any]]) -> tuple[bool, bool]:
     return reported, first is not None
 
 
+def _short_form_address(value: Any) -> bool:
+    """Whether ``value`` is text ``inet_aton`` reads as an IPv4 address while it is no dotted quad."""
+    if not isinstance(value, str):
+        return False
+    try:
+        socket.inet_aton(value)
+    except OSError:
+        return False
+    try:
+        ipaddress.IPv4Address(value)
+    except ValueError:
+        return True
+    return False
+
+
+def _values(node: Any) -> Iterator[Any]:
+    if isinstance(node, dict):
+        for value in node.values():
+            yield from _values(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _values(value)
+    else:
+        yield node
+
+
 def check(pattern: str, records: list[dict[str, Any]]) -> None:
+    if ("ISSUBSET" in pattern or "ISSUPERSET" in pattern) and any(map(_short_form_address, _values(records))):
+        event("skipped: a short-form address under ISSUBSET/ISSUPERSET (a documented difference)")
+        return
     try:
         reported, binding_exists = oracle(pattern, records)
     except Exception as exc:  # the oracle rejects this input; Ribat must still answer

@@ -22,6 +22,7 @@ from ribat.hunt.patterns import (
     Qualified,
     ValueKind,
     _antlr_parse,
+    _fast_one,
     _fast_parse,
     parse_pattern,
     parse_timestamp,
@@ -238,6 +239,30 @@ def test_common_patterns_take_the_fast_path_and_agree_with_the_grammar(text: str
     fast = _fast_parse(text)
     assert fast is not None
     assert fast == _antlr_parse(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[ipv4-addr:value = '198.51.100.7']",
+        "[network-traffic:dst_ref.value ISSUBSET '10.0.0.0/8']",
+        "[file:hashes.'SHA-256' != 'it\\'s']",
+        "[url:value MATCHES '^https?://']",
+    ],
+)
+def test_a_single_comparison_is_read_by_one_expression_as_the_grammar_reads_it(text: str) -> None:
+    one = _fast_one(text)
+    assert one is not None
+    assert one == _antlr_parse(text) == _fast_parse(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["[a:AND = 'y']", "[AND:b = 'y']", "[a:b.OR = 'y']", "[a:b  = 'y']", "[a:b NOT = 'y']", "[a:b.c.d = 'y']"],
+)
+def test_shapes_the_one_expression_leaves_to_the_tokens(text: str) -> None:
+    assert _fast_one(text) is None
+    assert _outcome(_fast_parse, text) in (None, _outcome(_antlr_parse, text))
 
 
 TOKENS = [

@@ -27,7 +27,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 import ahocorasick
@@ -122,7 +122,8 @@ def fold_hashes(pattern: Pattern) -> Pattern:
     writes ``d41d8cd9…`` name the same file. The hunt lower-cases both sides (records through
     ``fold_record_hashes``) and then matches exactly.
     """
-    if not any(_is_hash_path(c.path) for c in pattern.comparisons()):
+    # A path step is written out in the text (bare or quoted, never escaped): no "hashes" there, nothing to fold.
+    if "hashes" not in pattern.text or not any(_is_hash_path(c.path) for c in pattern.comparisons()):
         return pattern
     return Pattern(pattern.text, _fold_node(pattern.root))
 
@@ -300,15 +301,9 @@ class CompiledSet:
     residual_types: dict[int, frozenset[str]] = field(default_factory=dict)
     skipped: Counter[str] = field(default_factory=Counter)
     problems: list[str] = field(default_factory=list)
-    _by_id: dict[str, CompiledIndicator] | None = field(default=None, init=False, repr=False, compare=False)
-
-    def by_id(self, key: str) -> CompiledIndicator:
-        """The compiled indicator of an id (a map built on first use, then kept with the set)."""
-        table = self._by_id
-        if table is None or len(table) != len(self.indicators):
-            table = {ind.id: ind for ind in self.indicators}
-            self._by_id = table
-        return table[key]
+    temporal: dict[str, CompiledIndicator] = field(default_factory=dict)
+    """The multi-observation indicators (observation operators, qualifiers) by id: those a hunt evaluates
+    over their candidate records once the input is read."""
 
     def index_for(self, path: str) -> PathIndex | None:
         return self.paths.get(path)
@@ -326,9 +321,16 @@ class CompiledSet:
 _MAX_PROBLEMS = 1000
 
 
+@lru_cache(maxsize=4096)
+def _timestamp_us(text: str) -> int:
+    """``parse_timestamp_us``, remembered: an indicator set repeats its ``valid_from`` texts (a feed stamps a
+    whole batch alike)."""
+    return parse_timestamp_us(text)
+
+
 def _timestamp(obj: Mapping[str, Any], key: str) -> int | None:
     text = obj.get(key)
-    return parse_timestamp_us(text) if isinstance(text, str) else None
+    return _timestamp_us(text) if isinstance(text, str) else None
 
 
 def _modified(obj: Mapping[str, Any]) -> int:
@@ -337,7 +339,7 @@ def _modified(obj: Mapping[str, Any]) -> int:
         text = obj.get(key)
         if isinstance(text, str):
             try:
-                return parse_timestamp_us(text)
+                return _timestamp_us(text)
             except ValueError:
                 return -1
     return -1
@@ -406,6 +408,8 @@ def compile_indicators(objects: Iterable[Mapping[str, Any]], *, window: Window =
                 valid_until_us=valid_until,
             )
         )
+        if not out.indicators[-1].single:
+            out.temporal[ident] = out.indicators[-1]
         if not _index(out, pattern, number):
             out.residual.append(number)
             out.residual_types[number] = frozenset(t for obs in pattern.observations() for t in obs.types())

@@ -4,10 +4,11 @@ For each batch (``ribat.hunt.readers``) the engine
 
 1. keeps the rows inside the hunt's time window;
 2. finds *candidate* rows column by column: for every object path the batch publishes and the compiled set
-   indexes (``ribat.hunt.compile``), equality is tested on the whole column at once (``pyarrow.compute.is_in``
-   against the path's literal values), and networks, ``LIKE`` and ``MATCHES`` once per distinct value of the
-   column; indicators that cannot be indexed (*residual*) take every row whose log type can hold their object
-   types;
+   indexes (``ribat.hunt.compile``), the column is dictionary-encoded once (whatever number of paths share
+   it) and every index is looked up on its distinct values only — equality with ``pyarrow.compute.is_in``
+   against the path's literal values, IPv4 networks by one search of their merged spans, ``LIKE`` and
+   ``MATCHES`` value by value — and the rows follow from the codes; indicators that cannot be indexed
+   (*residual*) take every row whose log type can hold their object types;
 3. turns only the candidate rows into observed-data and checks each (row, indicator) pair exactly
    (``ribat.hunt.evaluate``), within the indicator's validity;
 4. counts the matches of single-observation indicators at once, and keeps the candidate records of the others
@@ -367,7 +368,7 @@ def complete(result: HuntResult, compiled: CompiledSet) -> HuntResult:
     """Evaluate the pending multi-observation indicators over their candidates in time order."""
     hit_of = _hit_of(result.hits)
     for key in sorted(result.pending):
-        _temporal(compiled.by_id(key), result.pending[key], hit_of, result.stats)
+        _temporal(compiled.temporal[key], result.pending[key], hit_of, result.stats)
     result.pending = {}
     return result
 

@@ -286,6 +286,9 @@ class Pattern:
         Every observed-data that can take part in any match of this pattern makes at least one of the
         returned comparisons true. Duplicates are removed; text order is kept.
         """
+        root = self.root
+        if isinstance(root, Observation) and isinstance(root.expr, Comparison):  # the common case, made short
+            return (root.expr,) if (indexable or default_indexable)(root.expr) else None
         seen: dict[Comparison, None] = {}
         for obs in _iter_observations(self.root):
             req = obs.required(indexable)
@@ -804,7 +807,42 @@ _WORD_OPS = {
 }
 
 
+# The commonest shape of all, one comparison with one or two path steps, in one regular expression. What it
+# does not take goes through the tokens below, which read the same texts the same way.
+_ONE = re.compile(
+    r"""\[(?P<type>[a-zA-Z_][a-zA-Z0-9_-]*):(?P<first>[a-zA-Z_][a-zA-Z0-9_]*)
+      (?:\.(?:(?P<word>[a-zA-Z_][a-zA-Z0-9_]*)|(?P<quoted>'(?:[^'\\]|\\['\\])*')))?
+      \ (?P<op>=|!=|LIKE|MATCHES|ISSUBSET|ISSUPERSET)\ (?P<value>'(?:[^'\\]|\\['\\])*')\]""",
+    re.VERBOSE,
+)
+_ONE_OPS = {"=": CompOp.EQ, "!=": CompOp.NE, **_WORD_OPS}
+
+
+def _fast_one(text: str) -> Node | None:
+    m = _ONE.fullmatch(text)
+    if m is None:
+        return None
+    type_name, first, word, quoted = m.group("type", "first", "word", "quoted")
+    if type_name in KEYWORDS or first in KEYWORDS or word in KEYWORDS:
+        return None
+    steps: tuple[PathStep, ...] = (first,)
+    if word is not None:
+        steps = (first, word)
+    elif quoted is not None:
+        steps = (first, _unescape(quoted))
+    op = _ONE_OPS[m.group("op")]
+    value = _unescape(m.group("value"))
+    if op is CompOp.MATCHES:
+        _check_regex(text, value)
+    elif op in (CompOp.ISSUBSET, CompOp.ISSUPERSET):
+        _check_cidr(text, value)
+    return Observation(Comparison(ObjectPath(type_name, steps), op, value, ValueKind.STRING, False))
+
+
 def _fast_parse(text: str) -> Node | None:
+    one = _fast_one(text)
+    if one is not None:
+        return one
     tokens: list[tuple[str, str]] = []
     pos = 0
     n = len(text)
