@@ -1009,9 +1009,14 @@ def run_child(spec: dict[str, Any]) -> dict[str, Any]:
         out["compiled"] = len(compiled.indicators)
         del indicators
         out["rss_before"] = _rss()
+        start_at = spec.get("start_at")
+        if start_at is not None:  # several children hunt at once: wait for the agreed moment
+            out["late"] = time.time() > start_at
+            time.sleep(max(0.0, start_at - time.time()))
         c0, t0 = _cpu(), time.perf_counter()
         result = hunt(open_logs(files, problems=problems), compiled)
         out.update(seconds=time.perf_counter() - t0, cpu=_cpu() - c0, records=result.stats.records)
+        out["ended_at"] = time.time()
         out["stats"] = {k: getattr(result.stats, k) for k in ("candidates", "checked", "matches", "batches")}
         out["counts"] = hit_counts(result.hits)
         out["digest"] = hits_digest(result.hits)
@@ -1238,6 +1243,23 @@ def _print_b(rows: list[tuple[str, int, str, list[dict[str, Any]]]], data: Datas
             )
 
 
+def _two_processes(files: Sequence[str], data: Dataset) -> float | None:
+    """Wall seconds for two plain processes to hunt half the files each, started together after compiling
+    (what this machine gives two processes, without Dask); None when one finished compiling too late."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    halves = [list(files[0::2]), list(files[1::2])]  # files sort by log type: each half gets two of each
+    start_at = time.time() + 30
+    with ThreadPoolExecutor(2) as pool:
+        specs = [{"mode": "hunt", "files": h, "indicators": str(data.indicators), "start_at": start_at} for h in halves]
+        outs = list(pool.map(spawn, specs))
+    if any(o["late"] for o in outs) or sum(o["records"] for o in outs) != data.records():
+        return None
+    wall: float = max(o["ended_at"] for o in outs) - start_at
+    say(f"[C] two processes, no Dask: {wall:.2f} s")
+    return wall
+
+
 def part_c(data: Dataset, runs: int, workers: Sequence[int], report: dict[str, Any]) -> list[str]:
     import logging
 
@@ -1278,9 +1300,12 @@ def part_c(data: Dataset, runs: int, workers: Sequence[int], report: dict[str, A
                     failures.append(f"Part C: {n} worker(s) read {result.stats.records:,} records")
                 say(f"[C] {n} worker(s) run {run + 1} ({'cold' if run == 0 else 'warm'}): {times[-1]:.2f} s")
         measured.append((n, times, spans))
+    tried = [_two_processes(files, data) for _ in range(runs)]
+    pairs = [p for p in tried if p is not None]
     report["C"] = {
         "files": len(files),
         "runs": [{"workers": n, "seconds": t, "parts_seconds": p} for n, t, p in measured],
+        "two_processes_seconds": pairs,
     }
     print()
     print(f"### Part C: Dask LocalCluster, {data.records():,} records in {len(files)} Zeek TSV files")
@@ -1306,6 +1331,13 @@ def part_c(data: Dataset, runs: int, workers: Sequence[int], report: dict[str, A
         wall = _median(x["compile_seconds"] + x["seconds"] for x in local_runs[0]["runs"])
         rate = _rate(data.records(), wall)
         print(f"| local, no Dask (part B: compile + hunt) | – | {wall:.2f} | {rate} | – | – | – |")
+        alone = _median(x["seconds"] for x in local_runs[0]["runs"])
+        if pairs:
+            both = _median(pairs)
+            print(
+                f"| reference: 2 processes, no Dask, 8 files each (hunt only) | – | {both:.2f} "
+                f"| {_rate(data.records(), both)} | – | – | {alone / both:.2f}x of part B's {alone:.2f} s |"
+            )
     print()
     print(f"Hits identical to the local run: {'yes' if not failures else 'NO'}.")
     return failures

@@ -128,3 +128,34 @@ def test_read_throughput_of_a_million_lines(tmp_path: Path, capsys: pytest.Captu
         for name, rate in best.items():
             print(f"\nread throughput, {name}, 1,000,000 lines: {rate:,.0f} records/s (best of 3, one process)")
     assert all(rate > 0 for rate in best.values())
+
+
+def _jemalloc_built() -> bool:
+    try:
+        pa.jemalloc_memory_pool()
+    except (NotImplementedError, pa.ArrowNotImplementedError):
+        return False
+    return True
+
+
+def test_reading_logs_makes_jemalloc_the_arrow_pool_unless_the_user_named_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ribat.hunt.readers import _io
+
+    log = write_conn(tmp_path / "conn.log", 10)
+    before = pa.default_memory_pool()
+    try:
+        pa.set_memory_pool(pa.system_memory_pool())
+        monkeypatch.setenv("ARROW_DEFAULT_MEMORY_POOL", "system")
+        monkeypatch.setattr(_io, "_POOL_CHOSEN", False)
+        assert sum(b.num_rows for b in open_logs([log], problems=Problems())) == 10
+        assert pa.default_memory_pool().backend_name == "system"  # the user's choice stands
+
+        monkeypatch.delenv("ARROW_DEFAULT_MEMORY_POOL")
+        monkeypatch.setattr(_io, "_POOL_CHOSEN", False)
+        assert sum(b.num_rows for b in open_logs([log], problems=Problems())) == 10
+        expected = "jemalloc" if _jemalloc_built() else "system"
+        assert pa.default_memory_pool().backend_name == expected
+    finally:
+        pa.set_memory_pool(before)

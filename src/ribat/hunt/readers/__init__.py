@@ -281,6 +281,7 @@ def open_logs(
     """
     if kind is not None and kind not in KINDS:
         raise ValidationError("kind", f"unknown log kind {kind!r} (known: {', '.join(KINDS)})")
+    _io.prefer_jemalloc()
     if batch_rows < 1:
         raise ValidationError("batch_rows", "must be at least 1")
     if isinstance(paths, str | os.PathLike | LogRange):
