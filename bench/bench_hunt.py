@@ -1243,13 +1243,13 @@ def _print_b(rows: list[tuple[str, int, str, list[dict[str, Any]]]], data: Datas
             )
 
 
-def _two_processes(files: Sequence[str], data: Dataset) -> float | None:
+def _two_processes(files: Sequence[str], data: Dataset, compile_seconds: float) -> float | None:
     """Wall seconds for two plain processes to hunt half the files each, started together after compiling
     (what this machine gives two processes, without Dask); None when one finished compiling too late."""
     from concurrent.futures import ThreadPoolExecutor
 
     halves = [list(files[0::2]), list(files[1::2])]  # files sort by log type: each half gets two of each
-    start_at = time.time() + 30
+    start_at = time.time() + 5 + 3 * compile_seconds  # both compile at once first, on the same two cores
     with ThreadPoolExecutor(2) as pool:
         specs = [{"mode": "hunt", "files": h, "indicators": str(data.indicators), "start_at": start_at} for h in halves]
         outs = list(pool.map(spawn, specs))
@@ -1300,7 +1300,9 @@ def part_c(data: Dataset, runs: int, workers: Sequence[int], report: dict[str, A
                     failures.append(f"Part C: {n} worker(s) read {result.stats.records:,} records")
                 say(f"[C] {n} worker(s) run {run + 1} ({'cold' if run == 0 else 'warm'}): {times[-1]:.2f} s")
         measured.append((n, times, spans))
-    tried = [_two_processes(files, data) for _ in range(runs)]
+    b_runs = [r for r in report.get("B", []) if r["mode"] == "hunt" and r["records"] == data.records()]
+    compile_seconds = max((x["compile_seconds"] for r in b_runs for x in r["runs"]), default=10.0)
+    tried = [_two_processes(files, data, compile_seconds) for _ in range(runs)]
     pairs = [p for p in tried if p is not None]
     report["C"] = {
         "files": len(files),
