@@ -244,6 +244,34 @@ def test_dns_answers_split_into_resolved_addresses_and_names(tmp_path: Path) -> 
         assert_valid_stix(od)
 
 
+def test_text_columns_nothing_derives_from_are_converted_when_read(tmp_path: Path) -> None:
+    from ribat.hunt.compile import compile_indicators
+    from ribat.hunt.engine import hunt
+    from ribat.hunt.readers import open_logs
+
+    rows = [dns_row("1.0", "comma\\x2cname.example", "(empty)"), dns_row("2.0", "plain.example", "192.0.2.1")]
+    log = zeek_tsv(tmp_path / "dns.log", "dns", DNS_FIELDS, DNS_TYPES, rows)
+    batches, _ = read_all(log)
+    (batch,) = batches
+    # Held as read until asked for: the table keeps the Zeek text, column() and observed-data the values.
+    assert {"query", "answers"} <= set(batch.lazy)
+    assert batch.table.column("query").to_pylist() == [b"comma\\x2cname.example", b"plain.example"]
+    assert batch.column("query").to_pylist() == ["comma,name.example", "plain.example"]
+    assert batch.column("answers").to_pylist() == [[], ["192.0.2.1"]]
+    assert any(o.get("value") == "comma,name.example" for o in observations(batches)[0]["objects"].values())
+    compiled = compile_indicators(
+        [
+            {"type": "indicator", "id": f"indicator--{n:08d}-0000-4000-8000-000000000000", "pattern": p}
+            for n, p in enumerate(["[domain-name:value = 'comma,name.example']", "[ipv4-addr:value = '192.0.2.1']"])
+        ]
+    )
+    found = hunt(open_logs([log]), compiled)
+    assert sorted(h.pattern for h in found.hits.values()) == [
+        "[domain-name:value = 'comma,name.example']",
+        "[ipv4-addr:value = '192.0.2.1']",
+    ]
+
+
 # -- http ----------------------------------------------------------------------------------------
 
 HTTP_FIELDS = [
