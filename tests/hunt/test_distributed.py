@@ -173,3 +173,15 @@ def test_a_warm_cluster_is_sent_the_digest_alone_and_a_worker_without_the_set_is
     assert len(shipped) == 1 and shipped[0] > 0
     assert _shape(again.hits) == _shape(local.hits)
     assert again.stats.records == local.stats.records
+
+
+def test_an_error_in_a_part_reaches_the_caller_as_a_local_run_raises_it(cluster: Any, tmp_path: Path) -> None:
+    from ribat.errors import ValidationError
+
+    table = tmp_path / "flows.csv"
+    table.write_text("time,src\n2024-05-01T10:00:00Z,10.0.0.1\n", encoding="utf-8")
+    with pytest.raises(ValidationError) as local:
+        hunt_local([table], _indicators(), kind="csv")
+    with pytest.raises(ValidationError) as remote:
+        hunt_distributed([table], _indicators(), scheduler=cluster, kind="csv")
+    assert str(remote.value) == str(local.value)

@@ -185,7 +185,9 @@ def hunt_distributed(
         running = as_completed(futures, with_results=True, raise_errors=False)
         for future, outcome in running:
             n = order[future.key]
-            if future.status == "error":
+            if future.status != "finished":
+                if future.status != "error":  # cancelled: the cluster or the client went away
+                    raise RuntimeError(f"part {n + 1} of {len(parts)} ({parts[n].path}) was {future.status}")
                 _, error, trace = outcome
                 if not isinstance(error, NotCompiled):
                     raise error.with_traceback(trace)
