@@ -130,14 +130,6 @@ def test_read_throughput_of_a_million_lines(tmp_path: Path, capsys: pytest.Captu
     assert all(rate > 0 for rate in best.values())
 
 
-def _jemalloc_built() -> bool:
-    try:
-        pa.jemalloc_memory_pool()
-    except (NotImplementedError, pa.ArrowNotImplementedError):
-        return False
-    return True
-
-
 def test_reading_logs_makes_jemalloc_the_arrow_pool_unless_the_user_named_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -155,7 +147,7 @@ def test_reading_logs_makes_jemalloc_the_arrow_pool_unless_the_user_named_one(
         monkeypatch.delenv("ARROW_DEFAULT_MEMORY_POOL")
         monkeypatch.setattr(_io, "_POOL_CHOSEN", False)
         assert sum(b.num_rows for b in open_logs([log], problems=Problems())) == 10
-        expected = "jemalloc" if _jemalloc_built() else "system"
+        expected = "jemalloc" if "jemalloc" in pa.supported_memory_backends() else "system"
         assert pa.default_memory_pool().backend_name == expected
     finally:
         pa.set_memory_pool(before)

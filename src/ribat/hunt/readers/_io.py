@@ -34,12 +34,8 @@ def prefer_jemalloc() -> None:
     if _POOL_CHOSEN:
         return
     _POOL_CHOSEN = True
-    if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
-        return
-    try:
+    if not os.environ.get("ARROW_DEFAULT_MEMORY_POOL") and "jemalloc" in pa.supported_memory_backends():
         pa.set_memory_pool(pa.jemalloc_memory_pool())
-    except (NotImplementedError, pa.ArrowNotImplementedError):
-        return
 
 
 def compression_of(path: str | os.PathLike[str]) -> str | None:
