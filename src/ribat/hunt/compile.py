@@ -31,9 +31,12 @@ from functools import cached_property, lru_cache
 from typing import Any
 
 import ahocorasick
+import numpy as np
+import pyarrow as pa
 
 from ribat.clock import parse_timestamp_us
 from ribat.errors import RibatError
+from ribat.hunt._ipv4 import ipv4_numbers
 from ribat.hunt.evaluate import Matcher, parse_ip_network
 from ribat.hunt.patterns import (
     BoolExpr,
@@ -181,6 +184,68 @@ class PathIndex:
     like_any: set[int] = field(default_factory=set)  # LIKE patterns without a literal run: any string
     regexes: list[tuple[re.Pattern[str], int]] = field(default_factory=list)
     _automaton: Any = None
+    _literals: dict[type, pa.Array] | None = field(default=None, repr=False, compare=False)
+    _spans: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False, compare=False)
+    _quads: tuple[np.ndarray, pa.Array | None] | None = field(default=None, repr=False, compare=False)
+
+    def prepare(self) -> None:
+        """Build the forms a hunt looks the index up in (its literals as Arrow arrays, its IPv4 spans, its
+        ``LIKE`` automaton) now, as part of compiling, rather than on the first batch."""
+        self.literals()
+        self.quad_literals()
+        self.v4_spans()
+        self._runs()
+
+    def literals(self) -> dict[type, pa.Array]:
+        """The equality literals grouped by Arrow type (``str``, ``float``), for ``is_in`` on a column of that
+        type."""
+        if self._literals is None:
+            strings = [k for k in self.equals if isinstance(k, str)]
+            numbers = [float(k) for k in self.equals if isinstance(k, int | float) and not isinstance(k, bool)]
+            self._literals = {}
+            if strings:
+                self._literals[str] = pa.array(strings, pa.string())
+            if numbers:
+                self._literals[float] = pa.array(numbers, pa.float64())
+        return self._literals
+
+    def quad_literals(self) -> tuple[np.ndarray, pa.Array | None]:
+        """The text equality literals in two parts: the dotted-quad IPv4 addresses as sorted integers
+        (``ribat.hunt._ipv4``), and the other literals as an Arrow array (None when there are none). A value that
+        is a dotted quad can only equal a literal of the first part, any other value only one of the second.
+        A case-folded index has no first part."""
+        if self._quads is None:
+            strings = self.literals().get(str)
+            if strings is None or self.folded:
+                self._quads = (np.empty(0, dtype=np.uint64), strings)
+            else:
+                rows, numbers = ipv4_numbers(strings)
+                others = np.ones(len(strings), dtype=bool)
+                others[rows] = False
+                rest = strings.filter(pa.array(others)) if others.any() else None
+                self._quads = (np.unique(numbers), rest)
+        return self._quads
+
+    def v4_spans(self) -> tuple[np.ndarray, np.ndarray]:
+        """The IPv4 networks merged into disjoint ``[low, high)`` spans, sorted: one ``searchsorted`` tells
+        whether an address lies in any of them, whatever the prefix lengths."""
+        if self._spans is None:
+            spans = sorted(
+                (start << (32 - prefix), (start + 1) << (32 - prefix))
+                for (bits, prefix), starts in self.networks.items()
+                if bits == 32
+                for start in starts
+            )
+            lows: list[int] = []
+            highs: list[int] = []
+            for low, high in spans:
+                if highs and low <= highs[-1]:
+                    highs[-1] = max(highs[-1], high)
+                else:
+                    lows.append(low)
+                    highs.append(high)
+            self._spans = (np.array(lows, dtype=np.uint64), np.array(highs, dtype=np.uint64))
+        return self._spans
 
     def add(self, comparison: Comparison, number: int) -> bool:
         """Index ``comparison`` for indicator ``number``; False when it cannot be indexed here."""
@@ -192,6 +257,7 @@ class PathIndex:
                 if isinstance(key, bytes):
                     return False  # binary literals also equal strings; left to the exact check
                 self.equals.setdefault(key, set()).add(number)
+                self._literals = self._quads = None
             return True
         if op is CompOp.ISSUBSET and isinstance(value, str):
             network = parse_ip_network(value)
@@ -200,6 +266,7 @@ class PathIndex:
             bits, start, prefix = network
             shift = bits - prefix
             self.networks.setdefault((bits, prefix), {}).setdefault(start >> shift, set()).add(number)
+            self._spans = None
             return True
         if op is CompOp.LIKE and isinstance(value, str):
             runs = [run for run in _LIKE_SPLIT.split(_nfc(value)) if run]
@@ -413,6 +480,8 @@ def compile_indicators(objects: Iterable[Mapping[str, Any]], *, window: Window =
         if not _index(out, pattern, number):
             out.residual.append(number)
             out.residual_types[number] = frozenset(t for obs in pattern.observations() for t in obs.types())
+    for index in out.paths.values():
+        index.prepare()
     return out
 
 

@@ -6,7 +6,8 @@ For each batch (``ribat.hunt.readers``) the engine
 2. finds *candidate* rows column by column: for every object path the batch publishes and the compiled set
    indexes (``ribat.hunt.compile``), the column is dictionary-encoded once (whatever number of paths share
    it) and every index is looked up on its distinct values only — equality with ``pyarrow.compute.is_in``
-   against the path's literal values, IPv4 networks by one search of their merged spans, ``LIKE`` and
+   against the path's literal values (or on integers, for many literal IPv4 addresses: ``ribat.hunt._ipv4``),
+   IPv4 networks by one search of their merged spans, ``LIKE`` and
    ``MATCHES`` value by value — and the rows follow from the codes; indicators that cannot be indexed
    (*residual*) take every row whose log type can hold their object types;
 3. turns only the candidate rows into observed-data and checks each (row, indicator) pair exactly
@@ -29,6 +30,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ribat.hunt._ipv4 import ipv4_numbers
 from ribat.hunt.compile import CompiledIndicator, CompiledSet, PathIndex, Window, canonical_path, fold_record_hashes
 from ribat.hunt.evaluate import compile_observation
 from ribat.hunt.hits import Hit, Sample
@@ -104,22 +106,6 @@ class _Canonical(dict[str, str | None]):
 _CANONICAL = _Canonical()
 
 
-def _equality_values(index: PathIndex) -> dict[type, pa.Array]:
-    """The index's equality literals grouped by Arrow type, for ``is_in`` on a column of that type."""
-    cached: dict[type, pa.Array] | None = getattr(index, "_arrow_values", None)
-    if cached is not None:
-        return cached
-    strings = [k for k in index.equals if isinstance(k, str)]
-    numbers = [k for k in index.equals if isinstance(k, int | float) and not isinstance(k, bool)]
-    cached = {}
-    if strings:
-        cached[str] = pa.array(strings, pa.string())
-    if numbers:
-        cached[float] = pa.array([float(n) for n in numbers], pa.float64())
-    index._arrow_values = cached  # type: ignore[attr-defined]
-    return cached
-
-
 def _flatten(column: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray | None]:
     """The column's values as one array and, for a list column, the row of each value."""
     array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
@@ -138,12 +124,25 @@ class _Column:
         self.parents = parents
         self._encoded: pa.DictionaryArray | None = None
         self._codes: np.ndarray | None = None
+        self._quads: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def encoded(self) -> pa.DictionaryArray:
         if self._encoded is None:
             self._encoded = pc.dictionary_encode(self.array, null_encoding="encode")
         return self._encoded
+
+    @property
+    def uniques(self) -> pa.Array:
+        """The distinct values."""
+        return self.encoded.dictionary
+
+    @property
+    def quads(self) -> tuple[np.ndarray, np.ndarray]:
+        """The positions among the distinct values of the dotted-quad IPv4 addresses, and their integers."""
+        if self._quads is None:
+            self._quads = ipv4_numbers(self.uniques)
+        return self._quads
 
     @property
     def codes(self) -> np.ndarray:
@@ -159,7 +158,7 @@ def _column_candidates(column: _Column, index: PathIndex, add: Callable[[int, se
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
         _text_candidates(column, index, add)
     elif pa.types.is_integer(kind) or pa.types.is_floating(kind):
-        literals = _equality_values(index).get(float)
+        literals = index.literals().get(float)
         if literals is not None:
             mask = pc.is_in(pc.cast(array, pa.float64()), value_set=literals)
             hit_rows = np.flatnonzero(mask.to_numpy(zero_copy_only=False))
@@ -171,96 +170,87 @@ def _column_candidates(column: _Column, index: PathIndex, add: Callable[[int, se
 
 def _text_candidates(column: _Column, index: PathIndex, add: Callable[[int, set[int]], None]) -> None:
     """A text column is looked up once per distinct value: logs repeat their addresses and names, so a batch of
-    65,536 rows holds a few thousand distinct values. Every index (equality, networks, ``LIKE``, ``MATCHES``)
-    runs on those values; the rows follow from the dictionary codes."""
-    uniques = column.encoded.dictionary
-    found: dict[int, set[int]] = {}
-    literals = _equality_values(index).get(str)
-    if literals is not None:
-        probe = pc.utf8_lower(uniques) if index.folded else uniques
-        hit = np.flatnonzero(pc.is_in(probe, value_set=literals).to_numpy(zero_copy_only=False))
-        if hit.size:
-            for u, value in zip(hit.tolist(), probe.take(pa.array(hit)).to_pylist(), strict=True):
-                found[u] = set(index.equals[value])
-    if index.networks:
-        for u, numbers in _network_hits(uniques, index).items():
-            found.setdefault(u, set()).update(numbers)
-    if index.like_runs or index.like_any or index.regexes:
-        for u, value in enumerate(uniques.to_pylist()):
-            if isinstance(value, str):
-                numbers = index.lookup_text(value)
-                if numbers:
-                    found.setdefault(u, set()).update(numbers)
+    65,536 rows holds a few thousand distinct values. Every index runs on those values; the rows follow from the
+    dictionary codes."""
+    found = _lookup_distinct(column, index)
     if not found:
         return
-    marked = np.zeros(len(uniques), dtype=bool)
+    marked = np.zeros(len(column.uniques), dtype=bool)
     marked[list(found)] = True
     codes, parents = column.codes, column.parents
     for pos in np.flatnonzero(marked[codes]).tolist():
         add(pos if parents is None else int(parents[pos]), found[int(codes[pos])])
 
 
-_DOTTED_QUAD = r"^[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$"
+_BY_NUMBER = 1024
+"""Literal addresses from which equality is tested on integers rather than with ``is_in``, whose hash table of
+the literals is built anew on every call."""
 
 
-def _v4_spans(index: PathIndex) -> tuple[np.ndarray, np.ndarray]:
-    """The IPv4 networks of the index merged into disjoint ``[low, high)`` spans, sorted: one ``searchsorted``
-    tells whether an address lies in any of them, whatever the prefix lengths."""
-    cached: tuple[np.ndarray, np.ndarray] | None = getattr(index, "_v4_spans", None)
-    if cached is None:
-        spans = sorted(
-            (start << (32 - prefix), (start + 1) << (32 - prefix))
-            for (bits, prefix), starts in index.networks.items()
-            if bits == 32
-            for start in starts
-        )
-        lows: list[int] = []
-        highs: list[int] = []
-        for low, high in spans:
-            if highs and low <= highs[-1]:
-                highs[-1] = max(highs[-1], high)
-            else:
-                lows.append(low)
-                highs.append(high)
-        cached = (np.array(lows, dtype=np.uint64), np.array(highs, dtype=np.uint64))
-        index._v4_spans = cached  # type: ignore[attr-defined]
-    return cached
+def by_number(index: PathIndex) -> bool:
+    """Whether the index's equality is tested on IPv4 integers: when it has many literal addresses, or has
+    some and IPv4 networks (whose test needs the column's integers anyway)."""
+    numbers, _ = index.quad_literals()
+    return numbers.size >= _BY_NUMBER or bool(numbers.size and index.networks)
 
 
-def _ipv4_numbers(array: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """The positions in ``array`` of dotted-quad IPv4 addresses, and each one's address as an integer.
+def _lookup_distinct(column: _Column, index: PathIndex) -> dict[int, set[int]]:
+    """Every index looked up on the distinct values of a text column: equality on IPv4 integers or with ``is_in``,
+    IPv4 networks with one search of their merged spans, ``LIKE`` and ``MATCHES`` value by value. Keyed by
+    position among the distinct values."""
+    uniques = column.uniques
+    found: dict[int, set[int]] = {}
+    literals = index.literals().get(str)
+    if literals is not None:
+        numbers, others = index.quad_literals()
+        if by_number(index):
+            rows, keys = column.quads
+            slot = np.minimum(np.searchsorted(numbers, keys), numbers.size - 1)
+            _equal_hits(uniques, rows[numbers[slot] == keys], index, found)
+            if others is not None and rows.size < len(uniques):
+                rest = np.ones(len(uniques), dtype=bool)
+                rest[rows] = False
+                where = np.flatnonzero(rest)
+                hit = pc.is_in(uniques.take(pa.array(where)), value_set=others).to_numpy(zero_copy_only=False)
+                _equal_hits(uniques, where[hit], index, found)
+        else:
+            probe = pc.utf8_lower(uniques) if index.folded else uniques
+            hit = pc.is_in(probe, value_set=literals).to_numpy(zero_copy_only=False)
+            _equal_hits(probe, np.flatnonzero(hit), index, found)
+    if index.networks:
+        for u, numbers_found in _network_hits(column, index).items():
+            found.setdefault(u, set()).update(numbers_found)
+    if index.like_runs or index.like_any or index.regexes:
+        for u, value in enumerate(uniques.to_pylist()):
+            if isinstance(value, str):
+                numbers_found = index.lookup_text(value)
+                if numbers_found:
+                    found.setdefault(u, set()).update(numbers_found)
+    return found
 
-    The fast way splits every value on dots and casts the parts to integers; when any value is not four plain
-    numbers (a hostname, ``-``, an IPv6 address) it falls back to picking the dotted quads with a regular
-    expression first. Octets above 255 are left in: the integers are only a prefilter's keys."""
-    present = np.asarray(array.is_valid())
-    try:
-        parts = pc.split_pattern(array, ".")
-        if not pc.all(pc.equal(pc.list_value_length(parts), 4)).as_py():
-            raise ValueError("not four parts")
-        octets = pc.cast(pc.list_flatten(parts), pa.uint64())
-        rows = np.flatnonzero(present)
-    except (pa.ArrowInvalid, ValueError):
-        quad = pc.fill_null(pc.match_substring_regex(array, _DOTTED_QUAD), False)
-        rows = np.flatnonzero(quad.to_numpy(zero_copy_only=False))
-        if not rows.size:
-            return rows, np.empty(0, dtype=np.uint64)
-        octets = pc.cast(pc.list_flatten(pc.split_pattern(array.take(pa.array(rows)), ".")), pa.uint64())
-    o = octets.to_numpy(zero_copy_only=False).reshape(-1, 4)
-    return rows, (o[:, 0] << 24) | (o[:, 1] << 16) | (o[:, 2] << 8) | o[:, 3]
+
+def _equal_hits(values: pa.Array, at: np.ndarray, index: PathIndex, found: dict[int, set[int]]) -> None:
+    """Record the indicators whose literal equals the value at each position ``at`` (compared as text: the
+    integers of two addresses may agree where their text does not)."""
+    if at.size:
+        for u, value in zip(at.tolist(), values.take(pa.array(at)).to_pylist(), strict=True):
+            numbers = index.equals.get(value)
+            if numbers:
+                found[u] = set(numbers)
 
 
-def _network_hits(values: pa.Array, index: PathIndex) -> dict[int, set[int]]:
-    """For the distinct ``values`` of a column, the indicators of every indexed network holding each one.
+def _network_hits(column: _Column, index: PathIndex) -> dict[int, set[int]]:
+    """For the distinct values of a column, the indicators of every indexed network holding each one.
 
-    Dotted-quad IPv4 values become integers and are tested against the merged spans of all IPv4 networks at
-    once (numpy); the few inside one are looked up exactly. Anything else (IPv6, a network) is looked up one by
-    one, when the index has IPv6 networks or the value is a network."""
+    Dotted-quad IPv4 values are tested against the merged spans of all IPv4 networks at once (numpy); the few
+    inside one are looked up exactly. Anything else (IPv6, a network) is looked up one by one, when the index
+    has IPv6 networks or the value is a network."""
+    values = column.uniques
     hits: dict[int, set[int]] = {}
-    lows, highs = _v4_spans(index)
+    lows, highs = index.v4_spans()
     quads = np.empty(0, dtype=np.int64)
     if lows.size:
-        quads, numbers = _ipv4_numbers(values)
+        quads, numbers = column.quads
         slot = np.searchsorted(lows, numbers, side="right") - 1
         inside = (slot >= 0) & (numbers < highs[np.maximum(slot, 0)])
         for i in np.flatnonzero(inside).tolist():
