@@ -117,12 +117,13 @@ def _flatten(column: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray | None]:
 
 class _Column:
     """A column of a batch as the look-ups use it: its values in one array, the row of each value (for a list
-    column), and, for text, its dictionary encoding (made once, whatever number of paths share the column)."""
+    column), and, for text, its dictionary encoding (made once, whatever number of paths share the column). A
+    column given already encoded holds its distinct values in ``array``."""
 
-    def __init__(self, array: pa.Array, parents: np.ndarray | None) -> None:
+    def __init__(self, array: pa.Array, parents: np.ndarray | None, encoded: pa.DictionaryArray | None = None) -> None:
         self.array = array
         self.parents = parents
-        self._encoded: pa.DictionaryArray | None = None
+        self._encoded = encoded
         self._codes: np.ndarray | None = None
         self._quads: tuple[np.ndarray, np.ndarray] | None = None
 
@@ -149,6 +150,16 @@ class _Column:
         if self._codes is None:
             self._codes = self.encoded.indices.to_numpy(zero_copy_only=False)
         return self._codes
+
+
+def _column_of(batch: RecordBatch, name: str) -> _Column:
+    """A column of the batch as the look-ups take it. A text column still held as read is dictionary-encoded
+    before it is converted (``RecordBatch.encoded``), so only its distinct values are converted."""
+    convert = batch.lazy.get(name)
+    if convert is not None and getattr(convert, "elementwise", False):
+        encoded = batch.encoded(name)
+        return _Column(encoded.dictionary, None, encoded)
+    return _Column(*_flatten(batch.column(name)))
 
 
 def _column_candidates(column: _Column, index: PathIndex, add: Callable[[int, set[int]], None]) -> None:
@@ -325,7 +336,7 @@ def hunt(
             for name in columns:
                 column = prepared.get(name)
                 if column is None:
-                    column = prepared[name] = _Column(*_flatten(batch.column(name)))
+                    column = prepared[name] = _column_of(batch, name)
                 _column_candidates(column, index, add)
         residual = [n for n in compiled.residual if compiled.residual_types[n] & batch.object_types]
         if residual:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import logging
 import pickle
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
@@ -145,3 +146,30 @@ def test_timestamps_are_stix_utc_with_microseconds() -> None:
     assert format_timestamp(0) == "1970-01-01T00:00:00Z"
     assert format_timestamp(1714557600123456) == "2024-05-01T10:00:00.123456Z"
     assert format_timestamp(-1) == "1969-12-31T23:59:59.999999Z"
+
+
+@pytest.mark.parametrize(
+    "micros",
+    [
+        0,
+        1,
+        999_999,
+        951_782_400_000_000,  # 2000-02-29, a leap day
+        -62_135_596_800_000_000,  # 0001-01-01, the first instant with a four-digit year
+        -62_135_596_800_000_001,  # before it: past what a STIX timestamp can say
+        253_402_300_799_999_999,  # 9999-12-31T23:59:59.999999
+        253_402_300_800_000_000,
+    ],
+)
+def test_timestamps_agree_with_datetime_formatting_at_every_range(micros: int) -> None:
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    try:
+        moment = epoch + timedelta(microseconds=micros)
+    except OverflowError:
+        with pytest.raises(OverflowError):
+            format_timestamp(micros)
+        return
+    text = f"{moment.year:04d}-{moment:%m-%dT%H:%M:%S}"
+    expected = f"{text}.{moment.microsecond:06d}Z" if moment.microsecond else f"{text}Z"
+    assert format_timestamp(micros) == expected
+    assert format_timestamp(moment) == expected

@@ -272,6 +272,29 @@ def test_text_columns_nothing_derives_from_are_converted_when_read(tmp_path: Pat
     ]
 
 
+def test_a_column_held_as_read_is_encoded_before_it_is_converted(tmp_path: Path) -> None:
+    from ribat.hunt.compile import compile_indicators
+    from ribat.hunt.engine import hunt
+    from ribat.hunt.readers import open_logs
+
+    names = ["\\x41bc.example", "Abc.example", "(empty)", "-", "plain.example", "\\x41bc.example"]
+    rows = [dns_row(f"{n}.0", name, "(empty)") for n, name in enumerate(names, 1)]
+    log = zeek_tsv(tmp_path / "dns.log", "dns", DNS_FIELDS, DNS_TYPES, rows)
+    (batch,), _ = read_all(log)
+    assert "query" in batch.lazy
+    encoded = batch.encoded("query")
+    # The distinct values as read, converted: the escaped and the plain spelling are one value twice over.
+    assert len(encoded.dictionary) == 5 and encoded.dictionary.to_pylist().count("Abc.example") == 2
+    assert encoded.to_pylist() == batch.column("query").to_pylist()
+    assert encoded.to_pylist() == ["Abc.example", "Abc.example", "", None, "plain.example", "Abc.example"]
+    assert batch.encoded("query").to_pylist() == encoded.to_pylist()  # once converted whole, from the values
+    indicator = {"type": "indicator", "id": "indicator--00000001-0000-4000-8000-000000000000"}
+    found = hunt(
+        open_logs([log]), compile_indicators([{**indicator, "pattern": "[domain-name:value = 'Abc.example']"}])
+    )
+    assert found.hits[indicator["id"]].count == 3
+
+
 # -- http ----------------------------------------------------------------------------------------
 
 HTTP_FIELDS = [

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -261,7 +262,14 @@ def may_contain(values: pa.Array, needle: bytes) -> bool:
     if not (pa.types.is_string(kind) or pa.types.is_binary(kind)):
         return True
     data = values.buffers()[2]
-    return data is not None and needle in data.to_pybytes()
+    return data is not None and _finder(needle).search(data) is not None
+
+
+@lru_cache(maxsize=16)
+def _finder(needle: bytes) -> re.Pattern[bytes]:
+    """A search for ``needle`` that reads an Arrow buffer in place: a regular expression takes any buffer, where
+    ``in`` needs the buffer copied to ``bytes`` first (on a batch's text column, about three times slower)."""
+    return re.compile(re.escape(needle))
 
 
 def rows_where(mask: pa.Array) -> np.ndarray:
@@ -291,6 +299,11 @@ class TextConversion:
     set_separator: str = ","
     empty: str | None = None
     unescape: bool = False
+
+    @property
+    def elementwise(self) -> bool:
+        """Whether each value converts on its own, so that converting a column's distinct values converts it."""
+        return self.kind == "str"
 
     def __call__(self, values: pa.Array | pa.ChunkedArray) -> pa.Array:
         raw = to_string(values) if pa.types.is_binary(values.type) else _array(values)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import bisect
 import re
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from typing import Any, Protocol
 import numpy as np
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ribat.hunt.patterns import KEYWORDS
 
@@ -56,11 +58,25 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def format_timestamp(value: int | datetime) -> str:
-    """A STIX timestamp (RFC 3339, UTC, ``Z``) from microseconds since the epoch or a datetime."""
-    moment = value.astimezone(UTC) if isinstance(value, datetime) else _EPOCH + timedelta(microseconds=int(value))
-    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
-    micros = moment.microsecond
+    """A STIX timestamp (RFC 3339, UTC, ``Z``, a four-digit year) from microseconds since the epoch or a datetime."""
+    if isinstance(value, datetime):
+        m = value.astimezone(UTC)
+        fields = (m.year, m.month, m.day, m.hour, m.minute, m.second)
+        micros = m.microsecond
+    else:
+        seconds, micros = divmod(int(value), 1_000_000)
+        if _SECONDS_0001 <= seconds < _SECONDS_10000:  # what ``time.gmtime`` and four-digit years can say
+            fields = time.gmtime(seconds)[:6]
+        else:
+            m = _EPOCH + timedelta(microseconds=int(value))  # OverflowError outside years 1 to 9999
+            fields = (m.year, m.month, m.day, m.hour, m.minute, m.second)
+    year, month, day, hour, minute, second = fields
+    text = f"{year:04d}-{month:02d}-{day:02d}T{hour:02d}:{minute:02d}:{second:02d}"
     return f"{text}.{micros:06d}Z" if micros else f"{text}Z"
+
+
+_SECONDS_0001 = int((datetime(1, 1, 1, tzinfo=UTC) - _EPOCH).total_seconds())
+_SECONDS_10000 = int((datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC) - _EPOCH).total_seconds()) + 1
 
 
 # -- object paths --------------------------------------------------------------------------------
@@ -371,6 +387,21 @@ class RecordBatch:
         if done is None:
             done = self._converted[name] = convert(self.table.column(name).combine_chunks())
         return done
+
+    def encoded(self, name: str) -> pa.DictionaryArray:
+        """A text column dictionary-encoded (a null is a value of the dictionary too).
+
+        A column still held as read is encoded as read, and only its distinct values are converted, when its
+        conversion works value by value (``elementwise``): the dictionary may then hold one value twice (two
+        spellings of it as read, such as an escaped and a plain one), which a look-up by code does not mind."""
+        convert = self.lazy.get(name)
+        if convert is None or not getattr(convert, "elementwise", False) or name in self._converted:
+            values = self.column(name)
+            return pc.dictionary_encode(
+                values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values, null_encoding="encode"
+            )
+        raw = pc.dictionary_encode(self.table.column(name).combine_chunks(), null_encoding="encode")
+        return pa.DictionaryArray.from_arrays(raw.indices, convert(raw.dictionary))
 
     def with_table(self, table: pa.Table) -> RecordBatch:
         """The same batch over other rows of its table (a filter or a slice of it)."""

@@ -16,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ribat.hunt.readers._convert import may_contain
 from ribat.hunt.readers.base import (
     FILE_COLUMN,
     LINE_COLUMN,
@@ -153,24 +154,29 @@ def http_columns(
     when it is already absolute (proxy requests). The domain name is the host without a port,
     none when the host is an address literal.
     """
-    bracketed = pc.if_else(
-        pc.fill_null(pc.match_substring(server, ":"), False),
-        pc.binary_join_element_wise("[", server, "]", ""),
-        server,
-    )
-    default_port = pc.fill_null(pc.equal(port, 80 if scheme == "http" else 443), True)
-    suffix = pc.if_else(default_port, "", pc.binary_join_element_wise(":", port.cast(pa.string()), ""))
-    authority = pc.coalesce(host, pc.binary_join_element_wise(bracketed, suffix, ""))
+    if host.null_count:
+        bracketed = server
+        if may_contain(server, b":"):
+            bracketed = pc.if_else(
+                pc.fill_null(pc.match_substring(server, ":"), False),
+                pc.binary_join_element_wise("[", server, "]", ""),
+                server,
+            )
+        default_port = pc.fill_null(pc.equal(port, 80 if scheme == "http" else 443), True)
+        suffix = pc.if_else(default_port, "", pc.binary_join_element_wise(":", port.cast(pa.string()), ""))
+        authority = pc.coalesce(host, pc.binary_join_element_wise(bracketed, suffix, ""))
+    else:  # every request has a Host header: the server's address is not needed
+        authority = host
     absolute = pc.fill_null(
         pc.or_(pc.starts_with(uri, "http://", ignore_case=True), pc.starts_with(uri, "https://", ignore_case=True)),
         False,
     )
     url = pc.if_else(absolute, uri, pc.binary_join_element_wise(f"{scheme}://", authority, uri, ""))
-    name = pc.replace_substring_regex(host, r":\d+$", "")
-    literal = pc.or_(
-        pc.match_substring_regex(name, _IPV4_TEXT),
-        pc.or_(pc.match_substring(name, ":"), pc.match_substring(name, "[")),
-    )
+    colon = may_contain(host, b":")  # a port, or an IPv6 literal: most Host headers have neither
+    name = pc.replace_substring_regex(host, r":\d+$", "") if colon else host
+    literal = pc.match_substring_regex(name, _IPV4_TEXT)
+    if colon or may_contain(name, b"["):
+        literal = pc.or_(literal, pc.or_(pc.match_substring(name, ":"), pc.match_substring(name, "[")))
     not_a_name = pc.fill_null(pc.or_(literal, pc.equal(name, "")), True)
     return url, pc.if_else(not_a_name, pa.scalar(None, pa.string()), name)
 
