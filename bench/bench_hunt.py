@@ -1009,6 +1009,8 @@ def run_child(spec: dict[str, Any]) -> dict[str, Any]:
         out["compiled"] = len(compiled.indicators)
         del indicators
         out["rss_before"] = _rss()
+        if spec.get("warm"):  # hunt once first, untimed, as a Dask worker has before a warm run
+            hunt(open_logs(spec["warm"], problems=Problems()), compiled)
         start_at = spec.get("start_at")
         if start_at is not None:  # several children hunt at once: wait for the agreed moment
             out["late"] = time.time() > start_at
@@ -1243,20 +1245,26 @@ def _print_b(rows: list[tuple[str, int, str, list[dict[str, Any]]]], data: Datas
             )
 
 
-def _two_processes(files: Sequence[str], data: Dataset, compile_seconds: float) -> float | None:
-    """Wall seconds for two plain processes to hunt half the files each, started together after compiling
-    (what this machine gives two processes, without Dask); None when one finished compiling too late."""
+def _plain_processes(files: Sequence[str], data: Dataset, compile_seconds: float, count: int) -> float | None:
+    """Wall seconds for ``count`` plain processes to hunt a share of the files each (every ``count``-th file),
+    started together after compiling and after one untimed hunt over the smallest file (warm, as the Dask
+    workers of a warm run are): what this machine gives one or two processes without Dask. None when one was
+    not ready in time."""
     from concurrent.futures import ThreadPoolExecutor
 
-    halves = [list(files[0::2]), list(files[1::2])]  # files sort by log type: each half gets two of each
-    start_at = time.time() + 5 + 3 * compile_seconds  # both compile at once first, on the same two cores
-    with ThreadPoolExecutor(2) as pool:
-        specs = [{"mode": "hunt", "files": h, "indicators": str(data.indicators), "start_at": start_at} for h in halves]
+    shares = [list(files[k::count]) for k in range(count)]  # files sort by log type: each share gets some of each
+    warm = [min(files, key=lambda f: Path(f).stat().st_size)]
+    start_at = time.time() + 5 + 3 * compile_seconds  # they compile at once first, on the same two cores
+    with ThreadPoolExecutor(count) as pool:
+        specs = [
+            {"mode": "hunt", "files": share, "indicators": str(data.indicators), "start_at": start_at, "warm": warm}
+            for share in shares
+        ]
         outs = list(pool.map(spawn, specs))
     if any(o["late"] for o in outs) or sum(o["records"] for o in outs) != data.records():
         return None
     wall: float = max(o["ended_at"] for o in outs) - start_at
-    say(f"[C] two processes, no Dask: {wall:.2f} s")
+    say(f"[C] {count} plain process(es), no Dask, warm: {wall:.2f} s")
     return wall
 
 
@@ -1302,12 +1310,14 @@ def part_c(data: Dataset, runs: int, workers: Sequence[int], report: dict[str, A
         measured.append((n, times, spans))
     b_runs = [r for r in report.get("B", []) if r["mode"] == "hunt" and r["records"] == data.records()]
     compile_seconds = max((x["compile_seconds"] for r in b_runs for x in r["runs"]), default=10.0)
-    tried = [_two_processes(files, data, compile_seconds) for _ in range(runs)]
-    pairs = [p for p in tried if p is not None]
+    plain: dict[int, list[float]] = {}
+    for n in workers:
+        tried = [_plain_processes(files, data, compile_seconds, n) for _ in range(runs)]
+        plain[n] = [p for p in tried if p is not None]
     report["C"] = {
         "files": len(files),
         "runs": [{"workers": n, "seconds": t, "parts_seconds": p} for n, t, p in measured],
-        "two_processes_seconds": pairs,
+        "plain_processes_seconds": plain,
     }
     print()
     print(f"### Part C: Dask LocalCluster, {data.records():,} records in {len(files)} Zeek TSV files")
@@ -1333,12 +1343,14 @@ def part_c(data: Dataset, runs: int, workers: Sequence[int], report: dict[str, A
         wall = _median(x["compile_seconds"] + x["seconds"] for x in local_runs[0]["runs"])
         rate = _rate(data.records(), wall)
         print(f"| local, no Dask (part B: compile + hunt) | – | {wall:.2f} | {rate} | – | – | – |")
-        alone = _median(x["seconds"] for x in local_runs[0]["runs"])
-        if pairs:
-            both = _median(pairs)
+    one = _median(plain[workers[0]]) if plain.get(workers[0]) else None
+    for n in workers:
+        if plain.get(n):
+            wall = _median(plain[n])
+            ratio = f"{one / wall:.2f}x" if one else "–"
             print(
-                f"| reference: 2 processes, no Dask, 8 files each (hunt only) | – | {both:.2f} "
-                f"| {_rate(data.records(), both)} | – | – | {alone / both:.2f}x of part B's {alone:.2f} s |"
+                f"| reference: {n} plain process(es), no Dask, warm (hunt only) | – | {wall:.2f} "
+                f"| {_rate(data.records(), wall)} | {ratio} | – | – |"
             )
     print()
     print(f"Hits identical to the local run: {'yes' if not failures else 'NO'}.")

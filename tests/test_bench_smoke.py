@@ -89,7 +89,8 @@ def test_hunt_benchmark_runs_at_a_small_size_and_agrees_with_the_oracle(tmp_path
     assert all(run["records"] > 0 and run["peak_rss"] > 0 for r in data["B"] for run in r["runs"])
     assert [r["workers"] for r in data["C"]["runs"]] == [1, 2]
     assert all(seconds > 0 for r in data["C"]["runs"] for seconds in r["parts_seconds"])
-    assert len(data["C"]["two_processes_seconds"]) == 1 and "| reference: 2 processes" in done.stdout
+    plain = data["C"]["plain_processes_seconds"]
+    assert len(plain["1"]) == len(plain["2"]) == 1 and "| reference: 2 plain process(es)" in done.stdout
     assert "per-indicator counts equal: yes" in done.stdout
     assert "Hits identical to the local run: yes" in done.stdout
     assert "| stix2-matcher 3.0 |" in done.stdout and "| Zeek JSON |" in done.stdout

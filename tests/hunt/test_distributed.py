@@ -185,3 +185,44 @@ def test_an_error_in_a_part_reaches_the_caller_as_a_local_run_raises_it(cluster:
     with pytest.raises(ValidationError) as remote:
         hunt_distributed([table], _indicators(), scheduler=cluster, kind="csv")
     assert str(remote.value) == str(local.value)
+
+
+_RAN: list[str] = []
+_RUN_PART = None
+
+
+def _recording_run_part(part: Part, *args: Any, **options: Any) -> Any:
+    """``_run_part`` that notes each part it runs (a module-level function: Dask ships it by reference, so an
+    in-process worker appends to this module's list)."""
+    _RAN.append(part.path)
+    assert _RUN_PART is not None
+    return _RUN_PART(part, *args, **options)
+
+
+def test_the_biggest_parts_are_run_first(data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """So that the last parts to run are small ones and no worker idles long at the end of a hunt."""
+    from distributed import Client, LocalCluster
+
+    from ribat.hunt import distributed as module
+
+    lines = (data_dir / SIMDA / "dns.log").read_text(encoding="utf-8").splitlines(keepends=True)
+    header = [line for line in lines if line.startswith("#")]
+    rows = [line for line in lines if not line.startswith("#")]
+    paths = []
+    for n, count in enumerate([10, 40, 20, 30]):
+        path = tmp_path / f"dns-{n}.log"
+        path.write_text("".join(header[:-1] + rows[:count] + header[-1:]), encoding="utf-8")
+        paths.append(str(path))
+    monkeypatch.setattr(f"{__name__}._RUN_PART", module._run_part)
+    monkeypatch.setattr(module, "_run_part", _recording_run_part)  # the worker is a thread of this process
+    _RAN.clear()
+    indicators = [{"type": "indicator", "id": "indicator--00000001-0000-4000-8000-000000000000"}]
+    indicators[0]["pattern"] = PATTERNS[0]
+    with (
+        LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0") as lc,
+        Client(lc) as client,
+    ):
+        result = hunt_distributed(paths, indicators, scheduler=client)
+    ran = list(_RAN)
+    assert ran == [paths[1], paths[3], paths[2], paths[0]]
+    assert result.stats.records == 100

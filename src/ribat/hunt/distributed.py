@@ -3,7 +3,8 @@
 The logs are split into *parts*, by file and block: a file larger than ``block_bytes`` (uncompressed, in a line
 format) is cut at line starts into blocks of about that size, each read as a
 :class:`~ribat.hunt.readers.LogRange` with its first line number counted on the client, so line numbers are
-those of the whole file; any other file is one part. Every part runs the local engine on a worker with
+those of the whole file; any other file is one part. The parts are submitted biggest first, so that the last to
+run are small ones. Every part runs the local engine on a worker with
 ``finish=False``, so that each returns its hits and the candidate records of the multi-observation indicators.
 The client merges the parts (hits keep the earliest samples by time, file and line, whatever the order parts
 finish in; problems are folded in part order) and evaluates the multi-observation indicators over all their
@@ -46,6 +47,15 @@ class Part:
     def target(self) -> str | LogRange:
         """What the readers are given: the path, or the block."""
         return self.path if self.block is None else self.block
+
+    def size(self) -> int:
+        """The bytes of the part (of the file as stored, for a whole file; 0 when it cannot be read here)."""
+        if self.block is not None:
+            return self.block.end - self.block.start
+        try:
+            return os.path.getsize(self.path)
+        except OSError:
+            return 0
 
 
 @dataclass
@@ -173,12 +183,17 @@ def hunt_distributed(
         if not holding or not all(holding.values()):
             shipped = client.scatter(document, broadcast=True, hash=False)
 
-        def submit(n: int, payload: Any) -> Any:
-            return client.submit(_run_part, parts[n], digest, payload, window, kind, mapping, sink.keep, pure=False)
+        def submit(n: int, payload: Any, priority: int) -> Any:
+            return client.submit(
+                _run_part, parts[n], digest, payload, window, kind, mapping, sink.keep, pure=False, priority=priority
+            )
 
         submitted = time.perf_counter()
-        futures = [submit(n, shipped) for n in range(len(parts))]
-        order = {future.key: n for n, future in enumerate(futures)}
+        # The biggest parts first (the higher priority), so that the last to run are small ones and no worker
+        # idles long at the end.
+        by_size = sorted(range(len(parts)), key=lambda n: parts[n].size(), reverse=True)
+        futures = [submit(n, shipped, len(parts) - rank) for rank, n in enumerate(by_size)]
+        order = {future.key: n for n, future in zip(by_size, futures, strict=True)}
         found: list[Problems | None] = [None] * len(parts)
         merged = HuntResult({}, HuntStats(), {})
         # Results are fetched as parts finish, in the client's event loop, while the next ones run.
@@ -193,7 +208,7 @@ def hunt_distributed(
                     raise error.with_traceback(trace)
                 if shipped is None:
                     shipped = client.scatter(document, broadcast=True, hash=False)
-                again = submit(n, shipped)
+                again = submit(n, shipped, len(parts) + 1)
                 order[again.key] = n
                 running.add(again)
                 continue
