@@ -7,6 +7,8 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hunt.oracle import oracle_match
 from hunt.readers.helpers import CONN_FIELDS, CONN_TYPES, zeek_tsv
@@ -118,3 +120,38 @@ def test_address_equality_agrees_with_the_oracle_either_way(
     if network:
         assert result.hits[indicators[5]["id"]].count == 3  # 198.51.100.9 in 198.51.100.0/24
     assert len(result.hits) == 5 + network
+
+
+_OCTET = st.integers(0, 299).map(str) | st.integers(0, 255).map(lambda n: f"{n:03d}")
+_QUAD = st.tuples(_OCTET, _OCTET, _OCTET, _OCTET).map(".".join)
+_NEAR = st.sampled_from(["192.0.2.7", "192.0.2.8", "10.0.0.1", "10.255.255.255", "198.51.100.9", "203.0.113.1"])
+_VALUE = st.one_of(
+    _NEAR,
+    _QUAD,
+    st.sampled_from(["2001:db8::7", "fe80::1", "10.0.0.0/8", "a.b.c.d", "1..2.3", "host.example", "", "1.2.3"]),
+    st.none(),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.lists(_VALUE, min_size=1, max_size=40),
+    literals=st.lists(_NEAR | _QUAD | st.sampled_from(["10.0.0.0/8", "2001:db8::7"]), min_size=1, max_size=8),
+    networks=st.lists(st.sampled_from(["10.0.0.0/8", "192.0.2.0/24", "198.51.100.0/25", "2001:db8::/32"]), max_size=2),
+    padded=st.booleans(),
+)
+def test_the_batch_look_up_equals_the_value_by_value_look_up(
+    values: list[str | None], literals: list[str], networks: list[str], padded: bool
+) -> None:
+    """Whichever way equality runs (``is_in``, or integers), the look-up over a column's distinct values finds,
+    for each value, what the index's own one-value look-up finds."""
+    patterns = [f"[ipv4-addr:value = '{v}']" for v in literals]
+    patterns += [f"[ipv4-addr:value ISSUBSET '{n}']" for n in networks]
+    if padded:
+        patterns += [f"[ipv4-addr:value = '203.1.{k // 256}.{k % 256}']" for k in range(engine._BY_NUMBER)]
+    index = compile_indicators([_ind(n, p) for n, p in enumerate(patterns, 1)]).paths["ipv4-addr:value"]
+    column = engine._Column(pa.array(values, pa.string()), None)
+    found = engine._lookup_distinct(column, index)
+    uniques = column.uniques.to_pylist()
+    expected = {u: index.lookup(v) for u, v in enumerate(uniques) if v is not None and index.lookup(v)}
+    assert found == expected
