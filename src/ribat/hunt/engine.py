@@ -156,7 +156,7 @@ def _column_of(batch: RecordBatch, name: str) -> _Column:
     """A column of the batch as the look-ups take it. A text column still held as read is dictionary-encoded
     before it is converted (``RecordBatch.encoded``), so only its distinct values are converted."""
     convert = batch.lazy.get(name)
-    if convert is not None and getattr(convert, "elementwise", False):
+    if convert is not None and convert.elementwise:
         encoded = batch.encoded(name)
         return _Column(encoded.dictionary, None, encoded)
     return _Column(*_flatten(batch.column(name)))
@@ -275,13 +275,14 @@ def _network_hits(column: _Column, index: PathIndex) -> dict[int, set[int]]:
     rest &= np.asarray(values.is_valid())
     others = np.flatnonzero(rest)
     if others.size:
-        v6 = any(bits != 32 for bits, _ in index.networks)
-        texts = values.take(pa.array(others)).to_pylist()
-        for u, text in zip(others.tolist(), texts, strict=True):
-            if isinstance(text, str) and (v6 or "/" in text):
-                numbers_found = index.lookup_network(text)
-                if numbers_found:
-                    hits[u] = numbers_found
+        texts = values.take(pa.array(others))
+        if not any(bits != 32 for bits, _ in index.networks):  # IPv4 networks only: a network as text may be in one
+            slash = pc.fill_null(pc.match_substring(texts, "/"), False).to_numpy(zero_copy_only=False)
+            others, texts = others[slash], texts.filter(pa.array(slash))
+        for u, text in zip(others.tolist(), texts.to_pylist(), strict=True):
+            numbers_found = index.lookup_network(text) if isinstance(text, str) else set()
+            if numbers_found:
+                hits[u] = numbers_found
     return hits
 
 

@@ -14,7 +14,7 @@ import bisect
 import re
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -333,6 +333,16 @@ _HOSTNAME = re.compile(r"[A-Za-z0-9_*](?:[A-Za-z0-9_.-]*[A-Za-z0-9_.])?\Z")
 # -- record batches ------------------------------------------------------------------------------
 
 
+class Conversion(Protocol):
+    """A deferred conversion of a column held as read (``RecordBatch.lazy``). ``elementwise`` says whether each
+    value converts on its own, so that converting a column's distinct values converts the column."""
+
+    @property
+    def elementwise(self) -> bool: ...
+
+    def __call__(self, values: pa.Array) -> pa.Array: ...
+
+
 class ObjectBuilder(Protocol):
     """Builds the observed objects of one row (a dict of the table's columns)."""
 
@@ -368,7 +378,7 @@ class RecordBatch:
     source: str
     object_types: frozenset[str] = frozenset()
     builder: ObjectBuilder = field(default=_no_objects, repr=False, compare=False)
-    lazy: Mapping[str, Callable[[pa.Array], pa.Array]] = field(default_factory=dict, repr=False, compare=False)
+    lazy: Mapping[str, Conversion] = field(default_factory=dict, repr=False, compare=False)
     _converted: dict[str, pa.Array] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
@@ -395,7 +405,7 @@ class RecordBatch:
         conversion works value by value (``elementwise``): the dictionary may then hold one value twice (two
         spellings of it as read, such as an escaped and a plain one), which a look-up by code does not mind."""
         convert = self.lazy.get(name)
-        if convert is None or not getattr(convert, "elementwise", False) or name in self._converted:
+        if convert is None or not convert.elementwise or name in self._converted:
             values = self.column(name)
             return pc.dictionary_encode(
                 values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values, null_encoding="encode"

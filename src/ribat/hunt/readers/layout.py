@@ -21,6 +21,7 @@ from ribat.hunt.readers.base import (
     FILE_COLUMN,
     LINE_COLUMN,
     TIME_COLUMN,
+    Conversion,
     ObjectBuilder,
     ObjectGraph,
     RecordBatch,
@@ -50,7 +51,7 @@ class Layout:
 
 
 def make_batch(
-    table: pa.Table, layout: Layout, source: str, lazy: Mapping[str, Callable[[pa.Array], pa.Array]] | None = None
+    table: pa.Table, layout: Layout, source: str, lazy: Mapping[str, Conversion] | None = None
 ) -> RecordBatch:
     """A :class:`RecordBatch` of a converted table: derived columns, the file column, present paths."""
     table = layout.derive(table)
